@@ -1,0 +1,170 @@
+"""Entry point: ``hearth`` opens the window; ``hearth ask`` and ``hearth doctor`` use the CLI.
+
+The privacy switches are applied by importing :mod:`app` (first line below) and the socket
+guard is installed before anything else is imported.
+"""
+
+from __future__ import annotations
+
+import app  # noqa: F401  (applies the offline environment before any heavy import)
+from app.privacy import install_network_guard
+
+install_network_guard()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa: E402
+
+log = logging.getLogger("hearth")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hearth",
+        description="Hearth: a private assistant that runs entirely on this computer.",
+    )
+    parser.add_argument("--data-dir", help="folder for conversations, settings and logs")
+    sub = parser.add_subparsers(dest="command")
+    ask = sub.add_parser("ask", help="ask one question; the answer streams to stdout")
+    ask.add_argument("question", nargs="+")
+    ask.add_argument("--model", help=f"model id or alias ({', '.join(MODEL_ALIASES)})")
+    ask.add_argument("--max-tokens", type=int, default=None)
+    ask.add_argument("--stats", action="store_true", help="print timings to stderr")
+    doctor = sub.add_parser("doctor", help="check models, folders and privacy switches")
+    doctor.add_argument("--verify", action="store_true", help="re-hash every model file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    paths = Paths.default(_path(args.data_dir))
+    from app.logs import setup_logging
+
+    setup_logging(paths.log_dir)
+    if args.command == "ask":
+        return ask(paths, " ".join(args.question), args.model, args.max_tokens, args.stats)
+    if args.command == "doctor":
+        return doctor(paths, verify=args.verify)
+    from app.bootstrap import run_gui
+
+    return run_gui(paths)
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def ask(
+    paths: Paths, question: str, model: str | None, max_tokens: int | None, show_stats: bool
+) -> int:
+    from app.bootstrap import make_language_model
+    from app.core.assistant import Assistant
+    from app.core.cancel import CancelToken
+    from app.core.errors import AssistantError
+    from app.core.events import AssistantEvent, EventType
+    from app.engines.models import ModelRegistry
+    from app.store.history import SqliteConversationStore
+
+    settings = load_settings(paths.settings_file)
+    if model:
+        settings = settings.replace(model=model).validated()
+    if max_tokens:
+        settings = settings.replace(max_reply_tokens=max_tokens).validated()
+    try:
+        registry = ModelRegistry(paths.models_cache)
+        llm = make_language_model(registry, settings.model, settings)
+    except AssistantError as exc:
+        print(f"hearth: {exc.message}", file=sys.stderr)
+        return 1
+    store = SqliteConversationStore(Path(":memory:"))
+    assistant = Assistant(llm, store, settings.assistant_config())
+    conversation = store.create_conversation("ask")
+    cancel = CancelToken()
+    outcome: dict[str, object] = {}
+
+    def on_event(event: AssistantEvent) -> None:
+        if event.type is EventType.TOKEN:
+            sys.stdout.write(str(event.data["text"]))
+            sys.stdout.flush()
+        elif event.type is EventType.MODEL_LOADING and show_stats:
+            print(f"[loading {event.data['model']}]", file=sys.stderr)
+        elif event.type is EventType.ERROR:
+            outcome["error"] = event.data["message"]
+        elif event.type is EventType.STATS:
+            outcome["stats"] = dict(event.data)
+
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupt(_sig: int, _frame: object) -> None:
+        cancel.cancel("interrupted")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, interrupt)
+    try:
+        assistant.turn(conversation.id, question, on_event, cancel)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
+        llm.close()
+    sys.stdout.write("\n")
+    if "error" in outcome:
+        print(f"hearth: {outcome['error']}", file=sys.stderr)
+        return 1
+    if show_stats and isinstance(outcome.get("stats"), dict):
+        stats = outcome["stats"]
+        assert isinstance(stats, dict)
+        print(
+            f"[{llm.name}: first token {stats['time_to_first_token']:.2f} s, "
+            f"{stats['tokens_per_second']:.1f} tok/s, "
+            f"{int(stats['prompt_tokens_evaluated'])} prompt tokens evaluated]",
+            file=sys.stderr,
+        )
+    return 130 if cancel.is_cancelled() else 0
+
+
+def doctor(paths: Paths, *, verify: bool) -> int:
+    import os
+
+    from app.engines.models import ModelRegistry
+    from app.privacy import GUARD, OFFLINE_ENVIRONMENT
+
+    settings = load_settings(paths.settings_file)
+    print("Hearth doctor")
+    print(f"  data folder:  {paths.data_dir}")
+    print(f"  model cache:  {paths.models_cache}")
+    print(f"  chat model:   {settings.model}  (fast: {FAST_MODEL})")
+    switches = all(os.environ.get(k) == v for k, v in OFFLINE_ENVIRONMENT.items())
+    print(
+        f"  privacy:      offline switches {'on' if switches else 'OFF'}, network guard "
+        f"{'installed' if GUARD.installed else 'NOT installed'}"
+    )
+    print()
+    registry = ModelRegistry(paths.models_cache)
+    failures = 0
+    statuses = registry.status(verify=verify)
+    for status in statuses:
+        spec = status.spec
+        mark = "ok  " if status.ok else "FAIL"
+        alias = f" [{spec.alias}]" if spec.alias else ""
+        print(f"{mark} {spec.id}{alias}  ({spec.kind}, {spec.size / 1e6:,.0f} MB, {spec.licence})")
+        print(f"     {spec.title}")
+        if status.ok:
+            print(f"     {status.path}")
+        else:
+            failures += 1
+            print(f"     {status.message}")
+    needed = {settings.model, FAST_MODEL}
+    broken = [s for s in statuses if not s.ok and s.spec.id in needed]
+    print()
+    print("All models are ready." if failures == 0 else f"{failures} model(s) need attention.")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

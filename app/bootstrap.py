@@ -1,0 +1,151 @@
+"""The one place that wires settings -> engines -> store -> Assistant -> window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.assistant import Assistant
+from app.core.errors import AssistantError, ModelError
+from app.core.ports import LanguageModel
+from app.engines.llama_llm import LlamaLanguageModel
+from app.engines.models import ModelRegistry
+from app.filelock import FileLock
+from app.settings import DEFAULT_MODEL, Paths, Settings, load_settings, save_settings
+from app.store.history import SqliteConversationStore
+
+log = logging.getLogger(__name__)
+
+
+def make_language_model(
+    registry: ModelRegistry, model_id: str, settings: Settings
+) -> LanguageModel:
+    """A lazily loaded model: locating, assembling and verifying happen in load()."""
+    try:
+        spec = registry.spec(model_id)
+    except ModelError:
+        log.warning("unknown model %r in settings; using %s", model_id, DEFAULT_MODEL)
+        spec = registry.spec(DEFAULT_MODEL)
+    if spec.kind != "llm":
+        raise ModelError(f"'{spec.title}' is not a chat model.", code="model-kind")
+    return LlamaLanguageModel(
+        lambda: registry.resolve(spec.id).path,
+        name=spec.title,
+        n_ctx=settings.context_tokens,
+        n_threads=settings.llm_threads,
+    )
+
+
+@dataclass
+class Core:
+    paths: Paths
+    settings: Settings
+    registry: ModelRegistry
+    store: SqliteConversationStore
+    assistant: Assistant
+
+
+def build_core(paths: Paths, settings: Settings | None = None) -> Core:
+    settings = settings or load_settings(paths.settings_file)
+    registry = ModelRegistry(paths.models_cache)
+    store = SqliteConversationStore(paths.history_db)
+    llm = make_language_model(registry, settings.model, settings)
+    assistant = Assistant(llm, store, settings.assistant_config())
+    return Core(paths, settings, registry, store, assistant)
+
+
+def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
+    """Start the desktop app; returns the process exit code."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.ui.main_window import MainWindow
+    from app.ui.single_instance import ActivationServer, ask_running_instance_to_activate
+    from app.ui.theme import ASSETS, apply_theme
+    from app.workers.backend import AssistantBackend, ModelChoice
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Hearth")
+    app.setApplicationDisplayName("Hearth")
+    app.setDesktopFileName("hearth")
+    icon = ASSETS / "icons" / "hearth.svg"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+
+    lock = FileLock(paths.lock_file)
+    if not lock.acquire():
+        if ask_running_instance_to_activate(paths.data_dir):
+            print("Hearth is already running; its window was brought to the front.")
+            return 0
+        pid = lock.owner_pid()
+        QMessageBox.information(
+            None,
+            "Hearth is already running",
+            f"Hearth is already running{f' (process {pid})' if pid else ''} with the data "
+            f"folder {paths.data_dir}. Switch to its window, or close it first.",
+        )
+        return 1
+
+    try:
+        core = build_core(paths)
+    except AssistantError as exc:
+        log.error("cannot start: %s\n%s", exc.message, exc.details)
+        QMessageBox.critical(None, "Hearth cannot start", exc.message)
+        lock.release()
+        return 1
+    apply_theme(app, core.settings.theme)
+
+    def models() -> list[ModelChoice]:
+        out = []
+        for spec in core.registry.of_kind("llm"):
+            ok = core.registry.is_available(spec.id)
+            problem = ""
+            if not ok:
+                try:
+                    core.registry.resolve(spec.id)
+                except ModelError as exc:
+                    problem = exc.message
+            out.append(ModelChoice(spec.id, spec.title, spec.notes, ok, problem))
+        return out
+
+    backend = AssistantBackend(
+        core.assistant,
+        core.store,
+        core.settings,
+        model_factory=lambda model_id, s: make_language_model(core.registry, model_id, s),
+        models=models,
+        save_settings=lambda s: save_settings(paths.settings_file, s),
+        data_dir=str(paths.data_dir),
+    )
+    window = MainWindow(backend)
+    server = ActivationServer(paths.data_dir)
+    if not server.listen():
+        log.warning("could not listen for a second launch; it will show a message instead")
+
+    def activate() -> None:
+        window.setWindowState(
+            (window.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
+        )
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    server.activation_requested.connect(activate)
+    window.show()
+    if warm_up:
+        backend.warm_up()
+    try:
+        return int(app.exec())
+    finally:
+        server.close()
+        core.store.close()
+        core.assistant.llm.close()
+        lock.release()
+
+
+def data_dir_argument(value: str | None) -> Paths:
+    return Paths.default(Path(value) if value else None)

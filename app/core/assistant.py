@@ -1,0 +1,198 @@
+"""One turn of conversation, from the user's text to a stored reply, as a stream of events."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from app.core.cancel import CancelToken
+from app.core.errors import AssistantError, InternalError
+from app.core.events import AssistantEvent, EventCallback, EventType
+from app.core.ports import ChatMessage, ConversationStore, LanguageModel
+from app.core.prompt import plan_prompt
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Hearth, a helpful assistant running entirely on the user's own computer. "
+    "Answer clearly and concisely. Use Markdown for lists and code."
+)
+TITLE_LENGTH = 48
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantConfig:
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_reply_tokens: int = 512
+    """Upper bound of one reply; also reserved out of the context window."""
+    temperature: float = 0.2
+    drop_step: int = 6
+    """History is dropped in blocks of this many messages (see app.core.prompt)."""
+
+
+@dataclass(slots=True)
+class TurnResult:
+    reply: str = ""
+    cancelled: bool = False
+    error: AssistantError | None = None
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+class Assistant:
+    """Runs turns against a language model and a conversation store.
+
+    ``turn`` is meant to run on a worker thread; it reports through ``on_event`` only and
+    returns when the turn is over. The language model can be swapped between turns.
+    """
+
+    def __init__(
+        self,
+        llm: LanguageModel,
+        store: ConversationStore,
+        config: AssistantConfig | None = None,
+    ) -> None:
+        self._llm = llm
+        self._store = store
+        self.config = config or AssistantConfig()
+
+    @property
+    def llm(self) -> LanguageModel:
+        return self._llm
+
+    def set_language_model(self, llm: LanguageModel) -> LanguageModel:
+        """Use ``llm`` from the next turn on; returns the previous model (caller closes it)."""
+        old, self._llm = self._llm, llm
+        return old
+
+    def turn(
+        self,
+        conversation_id: str,
+        user_text: str,
+        on_event: EventCallback,
+        cancel: CancelToken | None = None,
+    ) -> TurnResult:
+        cancel = cancel or CancelToken()
+        result = TurnResult()
+        llm = self._llm
+        started = time.monotonic()
+
+        def emit(kind: EventType, **data: object) -> None:
+            try:
+                on_event(AssistantEvent(kind, data))
+            except Exception:  # a broken listener must not break the turn
+                log.exception("event listener failed on %s", kind)
+
+        emit(EventType.TURN_START, conversation_id=conversation_id, user_text=user_text)
+        try:
+            history = [
+                ChatMessage(m.role, m.content)
+                for m in self._store.messages(conversation_id)
+                if m.content.strip() and m.role in ("user", "assistant")
+            ]
+            # The user's words are stored before anything can fail: they are never lost.
+            self._store.add_message(conversation_id, "user", user_text)
+            self._name_conversation(conversation_id, user_text)
+
+            if not llm.loaded:
+                emit(EventType.MODEL_LOADING, model=llm.name)
+                llm.load()
+            if cancel.is_cancelled():
+                result.cancelled = True
+                return result
+
+            overhead = llm.message_overhead()
+            plan = plan_prompt(
+                self.config.system_prompt,
+                history,
+                user_text,
+                budget=max(64, llm.context_size - self.config.max_reply_tokens),
+                count=lambda m: llm.count_tokens(m.content) + overhead,
+                drop_step=self.config.drop_step,
+            )
+            emit(
+                EventType.PROMPT_READY,
+                messages=len(plan.messages),
+                dropped_messages=plan.dropped_messages,
+                prompt_tokens=plan.prompt_tokens,
+                user_truncated=plan.user_truncated,
+            )
+
+            pieces: list[str] = []
+            first_token_at: float | None = None
+            prompt_started = time.monotonic()
+            for piece in llm.stream(
+                plan.messages,
+                max_tokens=self.config.max_reply_tokens,
+                temperature=self.config.temperature,
+                cancel=cancel,
+            ):
+                if cancel.is_cancelled():
+                    break
+                if first_token_at is None:
+                    first_token_at = time.monotonic()
+                pieces.append(piece)
+                emit(EventType.TOKEN, text=piece)
+            finished = time.monotonic()
+            result.reply = "".join(pieces)
+            result.cancelled = cancel.is_cancelled()
+
+            gen = llm.last_stats
+            stats: dict[str, float] = {
+                "time_to_first_token": (first_token_at or finished) - started,
+                "prompt_seconds": (first_token_at or finished) - prompt_started,
+                "prompt_tokens": gen.prompt_tokens,
+                "prompt_tokens_evaluated": gen.prompt_tokens_evaluated,
+                "generated_tokens": gen.generated_tokens or len(pieces),
+                "tokens_per_second": _rate(len(pieces), first_token_at, finished),
+                "total_seconds": finished - started,
+                "dropped_messages": plan.dropped_messages,
+            }
+            result.stats = stats
+            if result.reply.strip():
+                meta: dict[str, object] = {"model": llm.name, "stats": stats}
+                if result.cancelled:
+                    meta["cancelled"] = True
+                self._store.add_message(conversation_id, "assistant", result.reply, meta)
+            emit(EventType.STATS, **stats)
+        except AssistantError as exc:
+            log.warning("turn failed: %s (%s)\n%s", exc.message, exc.code, exc.details)
+            result.error = exc
+            emit(EventType.ERROR, code=exc.code, message=exc.message, details=exc.details)
+        except Exception as exc:
+            log.exception("unexpected failure in a turn")
+            err = InternalError(
+                "Something went wrong while answering. The details are in the log file.",
+                details="".join(traceback.format_exception(exc)),
+            )
+            result.error = err
+            emit(EventType.ERROR, code=err.code, message=err.message, details=err.details)
+        finally:
+            emit(
+                EventType.TURN_END,
+                reply=result.reply,
+                cancelled=result.cancelled or cancel.is_cancelled(),
+                failed=result.error is not None,
+            )
+        return result
+
+    def _name_conversation(self, conversation_id: str, user_text: str) -> None:
+        conv = self._store.get_conversation(conversation_id)
+        if conv is not None and not conv.title.strip():
+            self._store.rename_conversation(conversation_id, make_title(user_text))
+
+
+def make_title(text: str) -> str:
+    """A short one-line title from the first words of a message."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_LENGTH:
+        return line or "New conversation"
+    cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0] or line[:TITLE_LENGTH]
+    return cut + "…"
+
+
+def _rate(count: int, first: float | None, last: float) -> float:
+    if first is None or count < 2 or last <= first:
+        return 0.0
+    return (count - 1) / (last - first)

@@ -1,0 +1,40 @@
+"""Typed events: the only way a turn reports progress to whoever runs it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class EventType(StrEnum):
+    TURN_START = "turn-start"
+    """A turn began; data: conversation_id, user_text."""
+    MODEL_LOADING = "model-loading"
+    """The language model is being prepared (assembly, checksum, load); data: model."""
+    PROMPT_READY = "prompt-ready"
+    """The prompt was assembled; data: messages, dropped_messages, prompt_tokens."""
+    TOKEN = "token"
+    """A piece of the reply; data: text."""
+    STATS = "stats"
+    """Measured figures of the turn; data: see :class:`TurnStats`."""
+    ERROR = "error"
+    """The turn failed; data: code, message, details."""
+    TURN_END = "turn-end"
+    """Always the last event; data: reply, cancelled, failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantEvent:
+    type: EventType
+    data: Mapping[str, Any] = field(default_factory=dict)
+    timestamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
+
+
+EventCallback = Callable[[AssistantEvent], None]

@@ -1,0 +1,124 @@
+"""The interfaces the core needs; engines and stores implement them, fakes too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from app.core.cancel import CancelToken
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(slots=True)
+class GenerationStats:
+    """What the language model measured about its last generation."""
+
+    prompt_tokens: int = 0
+    """Tokens in the whole prompt."""
+    prompt_tokens_evaluated: int = 0
+    """Tokens it actually had to process (the rest came from the prefix cache)."""
+    generated_tokens: int = 0
+    prompt_seconds: float = 0.0
+    generation_seconds: float = 0.0
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """A local chat model that streams its reply and can be cancelled between tokens."""
+
+    @property
+    def name(self) -> str:
+        """Short human name, shown in the status bar."""
+        ...
+
+    @property
+    def context_size(self) -> int:
+        """Tokens the model can attend to: prompt plus reply."""
+        ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def load(self) -> None:
+        """Load the weights (idempotent, thread-safe). Raises ModelError/LanguageModelError."""
+        ...
+
+    def warm_up(self, system_prompt: str) -> None:
+        """Run a tiny generation so the first real turn is fast and the system prefix is cached."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's vocabulary (model must be loaded)."""
+        ...
+
+    def message_overhead(self) -> int:
+        """Tokens the chat template adds around one message."""
+        ...
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]:
+        """Yield reply text pieces; stop promptly once ``cancel`` is set."""
+        ...
+
+    @property
+    def last_stats(self) -> GenerationStats: ...
+
+    def close(self) -> None:
+        """Free the weights."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    conversation_id: str
+    role: Role
+    content: str
+    created_at: float
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+class ConversationStore(Protocol):
+    """Durable history of conversations (SQLite in the app, a dict in unit tests)."""
+
+    def create_conversation(self, title: str = "") -> Conversation: ...
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    def list_conversations(self, query: str = "") -> list[Conversation]: ...
+
+    def rename_conversation(self, conversation_id: str, title: str) -> None: ...
+
+    def delete_conversation(self, conversation_id: str) -> None: ...
+
+    def messages(self, conversation_id: str) -> list[StoredMessage]: ...
+
+    def add_message(
+        self,
+        conversation_id: str,
+        role: Role,
+        content: str,
+        meta: dict[str, object] | None = None,
+    ) -> StoredMessage: ...

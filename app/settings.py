@@ -1,0 +1,164 @@
+"""Settings as a frozen dataclass, stored as JSON with a schema version, saved atomically.
+
+Where things live (platformdirs, overridable for tests and portable installs):
+- data: conversations, settings, logs   -> ``HEARTH_DATA_DIR`` or the platform data dir
+- cache: models assembled from parts      -> ``HEARTH_CACHE_DIR`` or the platform cache dir
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+
+from app.core.assistant import DEFAULT_SYSTEM_PROMPT, AssistantConfig
+from app.fsutil import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Hearth"
+SCHEMA_VERSION = 1
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+FAST_MODEL = "smollm2-135m-instruct"
+MODEL_ALIASES = {"default": DEFAULT_MODEL, "fast": FAST_MODEL}
+Theme = Literal["system", "light", "dark"]
+THEMES: tuple[Theme, ...] = ("system", "light", "dark")
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    data_dir: Path
+    """Conversations, settings, logs and the single-instance lock."""
+    cache_dir: Path
+    """Models assembled from split packages; safe to delete (rebuilt on demand)."""
+
+    @classmethod
+    def default(cls, data_dir: Path | None = None) -> Paths:
+        data = (
+            data_dir
+            or _env_path("HEARTH_DATA_DIR")
+            or Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        )
+        cache = _env_path("HEARTH_CACHE_DIR") or Path(
+            platformdirs.user_cache_dir(APP_NAME, appauthor=False)
+        )
+        return cls(data_dir=data.expanduser().resolve(), cache_dir=cache.expanduser().resolve())
+
+    @property
+    def settings_file(self) -> Path:
+        return self.data_dir / "settings.json"
+
+    @property
+    def history_db(self) -> Path:
+        return self.data_dir / "history.sqlite3"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.data_dir / "hearth.lock"
+
+    @property
+    def models_cache(self) -> Path:
+        return self.cache_dir / "models"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    schema_version: int = SCHEMA_VERSION
+    model: str = DEFAULT_MODEL
+    """Registry id of the chat model (see models/manifest.toml)."""
+    theme: Theme = "system"
+    llm_threads: int = 2
+    """CPU threads for the language model; the machine's other work shares the rest."""
+    context_tokens: int = 4096
+    """Context window requested from the model; history beyond it is dropped, oldest first."""
+    max_reply_tokens: int = 512
+    temperature: float = 0.2
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    last_conversation: str = ""
+    """Reopened at start."""
+    window_geometry: str = field(default="", repr=False)
+    """Base64 of QWidget.saveGeometry()."""
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def assistant_config(self) -> AssistantConfig:
+        return AssistantConfig(
+            system_prompt=self.system_prompt,
+            max_reply_tokens=self.max_reply_tokens,
+            temperature=self.temperature,
+        )
+
+    def validated(self) -> Settings:
+        """Clamp out-of-range values to something that works."""
+        theme: Theme = self.theme if self.theme in THEMES else "system"
+        return dataclasses.replace(
+            self,
+            model=MODEL_ALIASES.get(self.model, self.model),
+            theme=theme,
+            llm_threads=max(1, min(64, int(self.llm_threads))),
+            context_tokens=max(512, min(32768, int(self.context_tokens))),
+            max_reply_tokens=max(16, min(4096, int(self.max_reply_tokens))),
+            temperature=max(0.0, min(2.0, float(self.temperature))),
+        )
+
+
+# Migrations from schema N to N+1, applied in order to the raw JSON dict.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings; a missing file gives defaults, a broken one is kept aside, never lost."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("settings file is not a JSON object")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        backup = path.with_name(f"{path.name}.broken-{int(time.time())}")
+        try:
+            path.replace(backup)
+            log.warning("settings file unreadable (%s); kept as %s, using defaults", exc, backup)
+        except OSError:
+            log.warning("settings file unreadable (%s); using defaults", exc)
+        return Settings()
+    version = int(raw.get("schema_version", 1))
+    while version in MIGRATIONS:
+        raw = MIGRATIONS[version](raw)
+        version += 1
+    raw["schema_version"] = SCHEMA_VERSION
+    known = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    defaults = Settings()
+    for key, value in raw.items():
+        if key not in known:
+            continue
+        default = getattr(defaults, key)
+        wrong_type = isinstance(default, bool) or not isinstance(value, type(default))
+        if wrong_type and not (isinstance(default, float) and isinstance(value, int)):
+            log.warning("setting %s has an unexpected value %r; using the default", key, value)
+            continue
+        values[key] = value
+    return Settings(**values).validated()
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    atomic_write_text(path, json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True))

@@ -1,0 +1,1 @@
+"""Durable stores: conversation history (SQLite, WAL)."""

@@ -1,0 +1,211 @@
+"""Conversation history in SQLite with write-ahead logging.
+
+Every message is its own transaction, committed with synchronous=FULL: once ``add_message``
+returns, a kill -9 or a power cut cannot take it back. One connection is shared by the
+threads of the app behind a lock (SQLite serialises writers anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+from app.core.errors import StoreError
+from app.core.ports import Conversation, Role, StoredMessage
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+    content TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
+CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations(updated_at DESC);
+"""
+
+
+class SqliteConversationStore:
+    """:class:`app.core.ports.ConversationStore` in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"The conversation history at {path} cannot be opened: {exc}. "
+                "If the file is damaged, move it away and Hearth will start a new one.",
+                details=repr(exc),
+            ) from exc
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The conversation history at {self.path} was written by a newer Hearth "
+                f"(schema {version}); update Hearth to open it."
+            )
+        if version == 0:
+            with self._lock:
+                self._db.executescript(
+                    f"BEGIN; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                )
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if "full" in str(exc).lower():
+                    raise StoreError(
+                        "The disk is full: the conversation could not be saved. Free some "
+                        "space; nothing already saved is lost.",
+                        code="disk-full",
+                        details=repr(exc),
+                    ) from exc
+                raise StoreError(
+                    f"The conversation history could not be written: {exc}", details=repr(exc)
+                ) from exc
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(
+                    f"The conversation history could not be read: {exc}", details=repr(exc)
+                ) from exc
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def create_conversation(self, title: str = "") -> Conversation:
+        now = time.time()
+        conv = Conversation(uuid.uuid4().hex, title.strip(), now, now)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?,?,?,?)",
+                (conv.id, conv.title, conv.created_at, conv.updated_at),
+            )
+        return conv
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        rows = self._query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        return _conversation(rows[0]) if rows else None
+
+    def list_conversations(self, query: str = "") -> list[Conversation]:
+        query = query.strip()
+        if query:
+            pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = self._query(
+                "SELECT * FROM conversations WHERE title LIKE ? ESCAPE '\\' "
+                "ORDER BY updated_at DESC",
+                ("%" + pattern + "%",),
+            )
+        else:
+            rows = self._query("SELECT * FROM conversations ORDER BY updated_at DESC")
+        return [_conversation(r) for r in rows]
+
+    def rename_conversation(self, conversation_id: str, title: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?", (title.strip(), conversation_id)
+            )
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def messages(self, conversation_id: str) -> list[StoredMessage]:
+        rows = self._query(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        )
+        return [_message(r) for r in rows]
+
+    def add_message(
+        self,
+        conversation_id: str,
+        role: Role,
+        content: str,
+        meta: dict[str, object] | None = None,
+    ) -> StoredMessage:
+        now = time.time()
+        meta = dict(meta or {})
+        with self._tx() as db:
+            if (
+                db.execute(
+                    "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
+                ).fetchone()
+                is None
+            ):
+                raise StoreError(
+                    "This conversation was deleted; start a new one.", code="no-conversation"
+                )
+            cur = db.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at, meta) "
+                "VALUES (?,?,?,?,?)",
+                (conversation_id, role, content, now, json.dumps(meta)),
+            )
+            db.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id)
+            )
+            row_id = cur.lastrowid
+        assert row_id is not None
+        return StoredMessage(row_id, conversation_id, role, content, now, meta)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(row["id"], row["title"], row["created_at"], row["updated_at"])
+
+
+def _message(row: sqlite3.Row) -> StoredMessage:
+    try:
+        meta = json.loads(row["meta"])
+    except ValueError:
+        meta = {}
+    return StoredMessage(
+        row["id"],
+        row["conversation_id"],
+        cast(Role, row["role"]),
+        row["content"],
+        row["created_at"],
+        meta if isinstance(meta, dict) else {},
+    )

@@ -1,0 +1,1 @@
+"""Qt widgets. They render events and forward intents; they never call a model library."""

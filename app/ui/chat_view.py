@@ -1,0 +1,161 @@
+"""The conversation: user messages as plain text, replies as Markdown, streaming in."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+RENDER_INTERVAL_MS = 40
+"""Streaming tokens are coalesced: the Markdown is re-rendered at most this often."""
+
+
+class MessageBubble(QFrame):
+    def __init__(self, role: str, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.role = role
+        self.setObjectName("bubble")
+        self.setProperty("role", role)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(4)
+        self.body = QLabel(self)
+        self.body.setObjectName("bubbleText")
+        self.body.setWordWrap(True)
+        self.body.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.body.setOpenExternalLinks(False)
+        self.body.setTextFormat(
+            Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.MarkdownText
+        )
+        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        layout.addWidget(self.body)
+        self.footer = QLabel(self)
+        self.footer.setObjectName("bubbleFooter")
+        self.footer.hide()
+        layout.addWidget(self.footer)
+        self._text = ""
+        self.set_text(text)
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def set_text(self, text: str) -> None:
+        self._text = text
+        self.body.setText(text if text else "…")
+
+    def set_footer(self, text: str) -> None:
+        self.footer.setText(text)
+        self.footer.setVisible(bool(text))
+
+
+class ChatView(QScrollArea):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatView")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._inner = QWidget(self)
+        self._inner.setObjectName("chatInner")
+        self._layout = QVBoxLayout(self._inner)
+        self._layout.setContentsMargins(16, 16, 16, 16)
+        self._layout.setSpacing(10)
+        self._layout.addStretch(1)
+        self.setWidget(self._inner)
+        self._placeholder = QLabel(
+            "Ask anything. Hearth runs on this computer; nothing you type leaves it.", self
+        )
+        self._placeholder.setObjectName("placeholder")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._layout.insertWidget(0, self._placeholder)
+        self._reply: MessageBubble | None = None
+        self._pending = ""
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(RENDER_INTERVAL_MS)
+        self._render_timer.timeout.connect(self._render_pending)
+        self._follow = True
+        self.verticalScrollBar().rangeChanged.connect(self._range_changed)
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    # -- content ------------------------------------------------------------------------------
+
+    def bubbles(self) -> list[MessageBubble]:
+        return self._inner.findChildren(MessageBubble)
+
+    def clear(self) -> None:
+        self._render_timer.stop()
+        self._reply = None
+        self._pending = ""
+        for bubble in self.bubbles():
+            self._layout.removeWidget(bubble)
+            bubble.deleteLater()
+        self._placeholder.show()
+        self._follow = True
+
+    def add_message(self, role: str, text: str, footer: str = "") -> MessageBubble:
+        self._placeholder.hide()
+        bubble = MessageBubble(role, text, self._inner)
+        if footer:
+            bubble.set_footer(footer)
+        align = Qt.AlignmentFlag.AlignRight if role == "user" else Qt.AlignmentFlag.AlignLeft
+        self._layout.insertWidget(self._layout.count() - 1, bubble, 0, align)
+        bubble.setMaximumWidth(max(320, int(self.viewport().width() * 0.85)))
+        self._follow = True
+        return bubble
+
+    # -- streaming reply ------------------------------------------------------------------------
+
+    def start_reply(self) -> MessageBubble:
+        self._reply = self.add_message("assistant", "")
+        self._pending = ""
+        return self._reply
+
+    @property
+    def reply(self) -> MessageBubble | None:
+        return self._reply
+
+    def append_to_reply(self, piece: str) -> None:
+        if self._reply is None:
+            self.start_reply()
+        self._pending += piece
+        if not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def _render_pending(self) -> None:
+        if self._reply is not None and self._pending:
+            self._reply.set_text(self._reply.text + self._pending)
+            self._pending = ""
+
+    def finish_reply(self, footer: str = "", *, drop_if_empty: bool = False) -> None:
+        self._render_timer.stop()
+        self._render_pending()
+        bubble, self._reply = self._reply, None
+        if bubble is None:
+            return
+        if drop_if_empty and not bubble.text.strip():
+            self._layout.removeWidget(bubble)
+            bubble.deleteLater()
+            return
+        bubble.set_footer(footer)
+
+    # -- scrolling --------------------------------------------------------------------------------
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._follow = value >= bar.maximum() - 24
+
+    def _range_changed(self, _low: int, high: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(high)
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        width = max(320, int(self.viewport().width() * 0.85))
+        for bubble in self.bubbles():
+            bubble.setMaximumWidth(width)

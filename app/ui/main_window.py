@@ -1,0 +1,353 @@
+"""The main window: conversations on the left, the chat on the right, status at the bottom."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import AssistantError
+from app.core.events import AssistantEvent, EventType
+from app.ui.chat_view import ChatView
+from app.ui.composer import Composer
+from app.ui.conversation_list import ConversationList
+from app.ui.notifications import NotificationArea
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.theme import apply_theme
+from app.workers.backend import AssistantBackend
+from app.workers.jobs import Job
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    turn_finished = Signal()
+    """Emitted after a turn's last event was rendered (used by tests and benchmarks)."""
+
+    def __init__(self, backend: AssistantBackend) -> None:
+        super().__init__()
+        self.backend = backend
+        self.setWindowTitle("Hearth")
+        self.resize(1000, 700)
+        self.conversation_id = ""
+        self._turn_job: Job | None = None
+        self._turn_conversation = ""
+        self._tokens = 0
+        self._first_token_at = 0.0
+
+        self.conversations = ConversationList(self)
+        self.notifications = NotificationArea(self)
+        self.chat = ChatView(self)
+        self.composer = Composer(self)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(0)
+        right_layout.addWidget(self.notifications)
+        right_layout.addWidget(self.chat, 1)
+        right_layout.addWidget(self.composer)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.conversations)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([240, 760])
+        self.setCentralWidget(splitter)
+
+        self.model_label = QLabel(backend.model_name, self)
+        self.state_label = QLabel("Starting…", self)
+        self.speed_label = QLabel("", self)
+        self.busy_bar = QProgressBar(self)
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.hide()
+        status = self.statusBar()
+        status.addWidget(self.state_label, 1)
+        status.addPermanentWidget(self.busy_bar)
+        status.addPermanentWidget(self.speed_label)
+        status.addPermanentWidget(self.model_label)
+
+        self._build_menu()
+        self.conversations.selected.connect(self.open_conversation)
+        self.conversations.new_requested.connect(self.new_conversation)
+        self.conversations.rename_requested.connect(self._rename)
+        self.conversations.delete_requested.connect(self._delete)
+        self.conversations.search_changed.connect(lambda _q: self.refresh_conversations())
+        self.composer.send_requested.connect(self.send)
+        self.composer.stop_requested.connect(self.stop)
+        backend.status_changed.connect(self._status)
+        backend.model_changed.connect(self.model_label.setText)
+        backend.error.connect(self.show_error)
+        backend.settings_changed.connect(self._apply_settings)
+
+        geometry = backend.settings.window_geometry
+        if geometry:
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+        self.refresh_conversations()
+        last = backend.settings.last_conversation
+        ids = self.conversations.ids()
+        if last in ids:
+            self.open_conversation(last)
+        elif ids:
+            self.open_conversation(ids[0])
+        self.composer.input.setFocus()
+
+    # -- menus and shortcuts ---------------------------------------------------------------------
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.new_action = self._action(
+            file_menu, "&New conversation", self.new_conversation, QKeySequence.StandardKey.New
+        )
+        file_menu.addSeparator()
+        self._action(
+            file_menu,
+            "&Settings…",
+            self.open_settings,
+            QKeySequence.StandardKey.Preferences,
+            fallback="Ctrl+,",
+        )
+        file_menu.addSeparator()
+        self._action(
+            file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit, fallback="Ctrl+Q"
+        )
+        edit_menu = self.menuBar().addMenu("&Conversation")
+        self._action(
+            edit_menu, "&Find conversation", self._focus_search, QKeySequence.StandardKey.Find
+        )
+        self._action(edit_menu, "&Rename", self.conversations.rename_current, None, fallback="F2")
+        self._action(edit_menu, "&Delete…", self.conversations.delete_current, None)
+        self.stop_action = self._action(edit_menu, "S&top reply", self.stop, None, fallback="Esc")
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About Hearth", self._about, None)
+        focus = QShortcut(QKeySequence("Ctrl+L"), self)
+        focus.activated.connect(self.composer.input.setFocus)
+
+    def _action(
+        self,
+        menu: object,
+        text: str,
+        slot: object,
+        key: QKeySequence.StandardKey | None,
+        *,
+        fallback: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        shortcuts = QKeySequence.keyBindings(key) if key is not None else []
+        if not shortcuts and fallback:
+            shortcuts = [QKeySequence(fallback)]
+        if shortcuts:
+            action.setShortcuts(shortcuts)
+        action.triggered.connect(slot)
+        menu.addAction(action)  # type: ignore[attr-defined]
+        return action
+
+    def _focus_search(self) -> None:
+        self.conversations.search.setFocus()
+        self.conversations.search.selectAll()
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Hearth",
+            "<b>Hearth</b> is a private assistant that runs entirely on this computer.<br>"
+            f"Model: {self.backend.model_name}<br>Data: {self.backend.data_dir}",
+        )
+
+    # -- conversations -------------------------------------------------------------------------
+
+    def refresh_conversations(self) -> None:
+        query = self.conversations.search.text()
+        try:
+            items = self.backend.store.list_conversations(query)
+        except AssistantError as exc:
+            self.show_error(exc)
+            return
+        self.conversations.set_conversations(items, self.conversation_id)
+
+    def new_conversation(self) -> None:
+        """Start an empty chat; it is saved once the first message is sent."""
+        self._leave_turn()
+        self.conversation_id = ""
+        self.chat.clear()
+        self.conversations.list.clearSelection()
+        self.conversations.list.setCurrentRow(-1)
+        self.composer.input.setFocus()
+
+    def open_conversation(self, conversation_id: str) -> None:
+        if conversation_id == self.conversation_id and self.chat.bubbles():
+            return
+        self._leave_turn()
+        try:
+            messages = self.backend.store.messages(conversation_id)
+        except AssistantError as exc:
+            self.show_error(exc)
+            return
+        self.conversation_id = conversation_id
+        self.chat.clear()
+        for m in messages:
+            footer = "Stopped" if m.meta.get("cancelled") else ""
+            self.chat.add_message(m.role, m.content, footer)
+        self.backend.remember(last_conversation=conversation_id)
+        self.refresh_conversations()
+
+    def _rename(self, conversation_id: str, title: str) -> None:
+        try:
+            self.backend.store.rename_conversation(conversation_id, title)
+        except AssistantError as exc:
+            self.show_error(exc)
+        self.refresh_conversations()
+
+    def _delete(self, conversation_id: str) -> None:
+        if conversation_id == self._turn_conversation:
+            self.stop()
+        try:
+            self.backend.store.delete_conversation(conversation_id)
+        except AssistantError as exc:
+            self.show_error(exc)
+            return
+        if conversation_id == self.conversation_id:
+            self.new_conversation()
+        self.refresh_conversations()
+
+    # -- turns ------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._turn_job is not None
+
+    def send(self, text: str) -> None:
+        if self.busy:
+            return
+        if not self.conversation_id:
+            try:
+                self.conversation_id = self.backend.store.create_conversation().id
+            except AssistantError as exc:
+                self.composer.input.setPlainText(text)
+                self.show_error(exc)
+                return
+            self.backend.remember(last_conversation=self.conversation_id)
+        self.chat.add_message("user", text)
+        self.chat.start_reply()
+        self._tokens = 0
+        self._first_token_at = 0.0
+        self._turn_conversation = self.conversation_id
+        job = self.backend.send(self.conversation_id, text)
+        self._turn_job = job
+        job.progress.connect(self._on_event)
+        job.failed.connect(self.show_error)
+        job.finished.connect(lambda: self._job_finished(job))
+        self.composer.set_busy(True)
+        self._status("Thinking…")
+
+    def stop(self) -> None:
+        if self._turn_job is not None:
+            self.backend.stop()
+            self._status("Stopping…")
+
+    def _leave_turn(self) -> None:
+        """Switching away from the chat being answered stops the reply (what came is kept)."""
+        if self._turn_job is not None:
+            self.stop()
+            self.chat.finish_reply("Stopped", drop_if_empty=True)
+
+    def _showing_turn(self) -> bool:
+        return self._turn_conversation == self.conversation_id
+
+    def _on_event(self, event: object) -> None:
+        if not isinstance(event, AssistantEvent):
+            return
+        kind = event.type
+        if kind is EventType.MODEL_LOADING:
+            self._status(f"Loading {event.data.get('model', 'model')}…")
+            self.busy_bar.show()
+        elif kind is EventType.PROMPT_READY:
+            self.busy_bar.hide()
+            dropped = int(event.data.get("dropped_messages", 0))
+            self._status(
+                f"Thinking… ({dropped} older messages left out to fit the context)"
+                if dropped
+                else "Thinking…"
+            )
+        elif kind is EventType.TOKEN:
+            self._tokens += 1
+            now = time.monotonic()
+            if self._tokens == 1:
+                self._first_token_at = now
+                self._status("Answering…")
+            elif now > self._first_token_at:
+                rate = (self._tokens - 1) / (now - self._first_token_at)
+                self.speed_label.setText(f"{rate:.1f} tok/s")
+            if self._showing_turn():
+                self.chat.append_to_reply(str(event.data.get("text", "")))
+        elif kind is EventType.STATS:
+            rate = float(event.data.get("tokens_per_second", 0.0))
+            if rate:
+                self.speed_label.setText(f"{rate:.1f} tok/s")
+        elif kind is EventType.ERROR:
+            self.notifications.show_message(
+                str(event.data.get("message", "Something went wrong.")),
+                details=f"[{event.data.get('code', '')}]\n{event.data.get('details', '')}",
+            )
+        elif kind is EventType.TURN_END:
+            self.busy_bar.hide()
+            cancelled = bool(event.data.get("cancelled"))
+            failed = bool(event.data.get("failed"))
+            if self._showing_turn():
+                footer = "Stopped" if cancelled else ("Failed" if failed else "")
+                self.chat.finish_reply(footer, drop_if_empty=True)
+            self._status("Stopped" if cancelled else ("Ready" if not failed else "Error"))
+
+    def _job_finished(self, job: Job) -> None:
+        if self._turn_job is job:
+            self._turn_job = None
+            self._turn_conversation = ""
+            self.composer.set_busy(False)
+            self.busy_bar.hide()
+            self.refresh_conversations()
+            self.turn_finished.emit()
+
+    # -- status, errors, settings ------------------------------------------------------------------
+
+    def _status(self, text: str) -> None:
+        self.state_label.setText(text)
+        self.busy_bar.setVisible(text.startswith("Loading"))
+
+    def show_error(self, error: object) -> None:
+        if isinstance(error, AssistantError):
+            details = f"[{error.code}]\n{error.details}" if error.details else f"[{error.code}]"
+            self.notifications.show_message(error.message, details=details)
+        else:
+            self.notifications.show_message(str(error))
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(
+            self.backend.settings, self.backend.models(), self.backend.data_dir, self
+        )
+        if dialog.exec():
+            self.backend.update_settings(dialog.result_settings())
+
+    def _apply_settings(self, settings: object) -> None:
+        app = QApplication.instance()
+        theme = getattr(settings, "theme", "system")
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.backend.remember(
+            window_geometry=bytes(self.saveGeometry().toBase64().data()).decode("ascii"),
+            last_conversation=self.conversation_id,
+        )
+        self.backend.shutdown()
+        super().closeEvent(event)
