@@ -1,0 +1,117 @@
+"""The real chat models through llama-cpp-python: answers, prefix cache, cancellation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from app.core.assistant import DEFAULT_SYSTEM_PROMPT
+from app.core.cancel import CancelToken
+from app.core.errors import ModelError
+from app.core.ports import ChatMessage
+from app.engines.llama_llm import LlamaLanguageModel
+from app.engines.models import ModelRegistry
+from app.settings import DEFAULT_MODEL, FAST_MODEL
+from tests.conftest import require, shared_cache_dir
+
+pytestmark = pytest.mark.model
+
+_models: dict[str, LlamaLanguageModel] = {}
+
+
+def real_model(model_id: str) -> LlamaLanguageModel:
+    if model_id not in _models:
+        registry = ModelRegistry(shared_cache_dir())
+        try:
+            path = registry.resolve(model_id).path
+        except ModelError as exc:
+            require(False, f"model {model_id} unavailable: {exc.message}")
+            raise
+        llm = LlamaLanguageModel(path, name=model_id, n_ctx=4096, n_threads=2)
+        llm.load()
+        _models[model_id] = llm
+    return _models[model_id]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_models() -> Iterator[None]:
+    yield
+    for llm in _models.values():
+        llm.close()
+    _models.clear()
+
+
+def ask(llm: LlamaLanguageModel, messages: list[ChatMessage], max_tokens: int = 48) -> str:
+    return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=0.0,
+                              cancel=CancelToken()))
+
+
+def system() -> ChatMessage:
+    return ChatMessage("system", DEFAULT_SYSTEM_PROMPT)
+
+
+@pytest.mark.parametrize("model_id", [DEFAULT_MODEL, FAST_MODEL])
+def test_knows_the_capital_of_france(model_id: str) -> None:
+    llm = real_model(model_id)
+    answer = ask(llm, [system(), ChatMessage("user", "What is the capital of France?")])
+    assert "paris" in answer.lower(), answer
+
+
+@pytest.mark.parametrize("model_id", [DEFAULT_MODEL, FAST_MODEL])
+def test_follow_up_turn_hits_the_prefix_cache(model_id: str) -> None:
+    llm = real_model(model_id)
+    conversation = [system(), ChatMessage("user", "Name one planet of the solar system.")]
+    # A different first question clears whatever an earlier test left in the KV cache.
+    ask(llm, [ChatMessage("system", "Reset."), ChatMessage("user", "Hi")], max_tokens=1)
+    reply = ask(llm, conversation)
+    first = llm.last_stats
+    conversation += [ChatMessage("assistant", reply), ChatMessage("user", "Name another one.")]
+    ask(llm, conversation)
+    second = llm.last_stats
+
+    assert first.prompt_tokens_evaluated >= 30  # the whole first prompt was evaluated
+    assert second.prompt_tokens > first.prompt_tokens_evaluated  # the prompt grew...
+    # ...but only the new messages were evaluated: far fewer than the whole prompt.
+    assert second.prompt_tokens_evaluated < second.prompt_tokens / 2
+    assert second.prompt_tokens_evaluated < first.prompt_tokens_evaluated
+
+
+def test_stops_at_the_next_token_after_cancel() -> None:
+    llm = real_model(FAST_MODEL)
+    cancel = CancelToken()
+    pieces: list[str] = []
+    after_cancel = 0
+    messages = [system(), ChatMessage("user", "Write a long story about a lighthouse keeper.")]
+    for piece in llm.stream(messages, max_tokens=400, temperature=0.0, cancel=cancel):
+        if cancel.is_cancelled():
+            after_cancel += 1
+        pieces.append(piece)
+        if len(pieces) == 5:
+            cancel.cancel()
+    assert len(pieces) == 5 and after_cancel == 0
+    assert llm.last_stats.generated_tokens <= 7  # it did not keep generating in the background
+    # The model is usable right after.
+    assert "paris" in ask(llm, [system(), ChatMessage("user", "What is the capital of France?")]).lower()
+
+
+def test_cancel_during_a_long_prompt_abandons_it_and_keeps_the_model_usable() -> None:
+    llm = real_model(DEFAULT_MODEL)
+    long_text = "Here are my notes. " + " ".join(f"Item {i} is a blue box." for i in range(300))
+    cancel = CancelToken()
+    timer = threading.Timer(0.3, cancel.cancel)
+    started = time.monotonic()
+    timer.start()
+    pieces = list(
+        llm.stream([system(), ChatMessage("user", long_text)], max_tokens=50, temperature=0.0,
+                   cancel=cancel)
+    )
+    elapsed = time.monotonic() - started
+    timer.cancel()
+    assert pieces == []
+    full = llm.count_tokens(long_text)
+    assert llm.last_stats.prompt_tokens_evaluated < full  # abandoned part-way
+    assert elapsed >= 0.3
+    assert "paris" in ask(llm, [system(), ChatMessage("user", "What is the capital of France?")]).lower()

@@ -1,0 +1,162 @@
+"""Fakes that implement the real Protocols and record what they received."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+
+from app.core.cancel import CancelToken
+from app.core.errors import AssistantError
+from app.core.ports import ChatMessage, Conversation, GenerationStats, Role, StoredMessage
+
+
+class FakeLanguageModel:
+    """Streams a fixed reply word by word; counts one token per word."""
+
+    def __init__(
+        self,
+        reply: str = "The capital of France is Paris.",
+        *,
+        name: str = "Fake model",
+        context_size: int = 4096,
+        token_delay: float = 0.0,
+        fail_on_load: AssistantError | None = None,
+        fail_after_tokens: int | None = None,
+        gate_after_tokens: int | None = None,
+    ) -> None:
+        self.reply = reply
+        self._name = name
+        self._context_size = context_size
+        self.token_delay = token_delay
+        self.fail_on_load = fail_on_load
+        self.fail_after_tokens = fail_after_tokens
+        self.gate_after_tokens = gate_after_tokens
+        self.gate = threading.Event()
+        """Set it to let a stream held at ``gate_after_tokens`` go on."""
+        self.prompts: list[list[ChatMessage]] = []
+        self.loads = 0
+        self.warmups: list[str] = []
+        self.closed = False
+        self.tokens_yielded_after_cancel = 0
+        self._loaded = False
+        self._stats = GenerationStats()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def context_size(self) -> int:
+        return self._context_size
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    def load(self) -> None:
+        self.loads += 1
+        if self.fail_on_load is not None:
+            raise self.fail_on_load
+        self._loaded = True
+
+    def warm_up(self, system_prompt: str) -> None:
+        self.load()
+        self.warmups.append(system_prompt)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def message_overhead(self) -> int:
+        return 2
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]:
+        self.load()
+        self.prompts.append(list(messages))
+        words = self.reply.split(" ")
+        prompt_tokens = sum(self.count_tokens(m.content) for m in messages)
+        self._stats = GenerationStats(
+            prompt_tokens=prompt_tokens, prompt_tokens_evaluated=prompt_tokens
+        )
+        started = time.monotonic()
+        for i, word in enumerate(words[:max_tokens]):
+            if cancel.is_cancelled():
+                return
+            if self.fail_after_tokens is not None and i == self.fail_after_tokens:
+                raise RuntimeError("fake engine failure")
+            if self.gate_after_tokens is not None and i == self.gate_after_tokens:
+                while not self.gate.wait(0.01):
+                    if cancel.is_cancelled():
+                        return
+            if self.token_delay and cancel.wait(self.token_delay):
+                return
+            self._stats.generated_tokens = i + 1
+            self._stats.generation_seconds = time.monotonic() - started
+            yield word if i == len(words) - 1 else word + " "
+
+    def close(self) -> None:
+        self.closed = True
+        self._loaded = False
+
+
+class MemoryConversationStore:
+    """ConversationStore in a dict; records every call by name."""
+
+    def __init__(self) -> None:
+        self.conversations: dict[str, Conversation] = {}
+        self.stored: list[StoredMessage] = []
+        self.calls: list[str] = []
+        self.fail_add: AssistantError | None = None
+
+    def create_conversation(self, title: str = "") -> Conversation:
+        self.calls.append("create_conversation")
+        now = time.time()
+        conv = Conversation(uuid.uuid4().hex, title, now, now)
+        self.conversations[conv.id] = conv
+        return conv
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        return self.conversations.get(conversation_id)
+
+    def list_conversations(self, query: str = "") -> list[Conversation]:
+        return [c for c in self.conversations.values() if query.lower() in c.title.lower()]
+
+    def rename_conversation(self, conversation_id: str, title: str) -> None:
+        self.calls.append("rename_conversation")
+        c = self.conversations[conversation_id]
+        self.conversations[conversation_id] = Conversation(c.id, title, c.created_at, time.time())
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self.conversations.pop(conversation_id, None)
+        self.stored = [m for m in self.stored if m.conversation_id != conversation_id]
+
+    def messages(self, conversation_id: str) -> list[StoredMessage]:
+        return [m for m in self.stored if m.conversation_id == conversation_id]
+
+    def add_message(
+        self,
+        conversation_id: str,
+        role: Role,
+        content: str,
+        meta: dict[str, object] | None = None,
+    ) -> StoredMessage:
+        self.calls.append(f"add_message:{role}")
+        if self.fail_add is not None:
+            raise self.fail_add
+        msg = StoredMessage(
+            len(self.stored) + 1, conversation_id, role, content, time.time(), dict(meta or {})
+        )
+        self.stored.append(msg)
+        return msg

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.settings import DEFAULT_MODEL, FAST_MODEL, Paths, Settings, load_settings, save_settings
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    assert load_settings(tmp_path / "settings.json") == Settings()
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    s = Settings(model=FAST_MODEL, theme="dark", context_tokens=2048)
+    save_settings(path, s)
+    assert load_settings(path) == s
+    assert not list(tmp_path.glob("*.tmp"))  # atomic write leaves no temp files
+
+
+def test_broken_file_is_kept_aside_not_lost(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text("{not json", encoding="utf-8")
+    assert load_settings(path) == Settings()
+    backups = list(tmp_path.glob("settings.json.broken-*"))
+    assert len(backups) == 1 and backups[0].read_text(encoding="utf-8") == "{not json"
+
+
+def test_wrong_types_and_ranges_fall_back(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps(
+            {
+                "theme": "purple",
+                "llm_threads": "many",
+                "context_tokens": 10,
+                "model": "fast",
+                "unknown": 1,
+                "temperature": 1,
+            }
+        ),
+        encoding="utf-8",
+    )
+    s = load_settings(path)
+    assert s.theme == "system"
+    assert s.llm_threads == Settings().llm_threads
+    assert s.context_tokens == 512
+    assert s.model == FAST_MODEL  # alias resolved
+    assert s.temperature == 1.0
+
+
+def test_paths_follow_the_environment(tmp_path: Path, monkeypatch: object) -> None:
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HEARTH_DATA_DIR", str(tmp_path / "d"))
+    mp.setenv("HEARTH_CACHE_DIR", str(tmp_path / "c"))
+    try:
+        p = Paths.default()
+    finally:
+        mp.undo()
+    assert p.data_dir == (tmp_path / "d").resolve()
+    assert p.history_db.parent == p.data_dir
+    assert p.models_cache == (tmp_path / "c" / "models").resolve()
+    assert Settings().model == DEFAULT_MODEL
