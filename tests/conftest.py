@@ -7,9 +7,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import app  # noqa: F401  (offline environment before anything heavy)
+import pytest
 from app.settings import Paths
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -93,8 +93,7 @@ class ChatView(QScrollArea):
         self._reply = None
         self._pending = ""
         for bubble in self.bubbles():
-            self._layout.removeWidget(bubble)
-            bubble.deleteLater()
+            self._discard(bubble)
         self._placeholder.show()
         self._follow = True
 
@@ -139,10 +138,15 @@ class ChatView(QScrollArea):
         if bubble is None:
             return
         if drop_if_empty and not bubble.text.strip():
-            self._layout.removeWidget(bubble)
-            bubble.deleteLater()
+            self._discard(bubble)
             return
         bubble.set_footer(footer)
+
+    def _discard(self, bubble: MessageBubble) -> None:
+        self._layout.removeWidget(bubble)
+        bubble.hide()
+        bubble.setParent(None)
+        bubble.deleteLater()
 
     # -- scrolling --------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ class Notification(QFrame):
         self.setObjectName("notification")
         self.setProperty("level", level)
         self.message = message
+        self.dismissed = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 6, 6)
         row = QHBoxLayout()
@@ -50,6 +51,7 @@ class Notification(QFrame):
         self.close_button.clicked.connect(self.dismiss)
 
     def dismiss(self) -> None:
+        self.dismissed = True
         self.hide()
         self.deleteLater()
 
@@ -63,7 +65,7 @@ class NotificationArea(QWidget):
         self._layout.setSpacing(4)
 
     def visible_notifications(self) -> list[Notification]:
-        return [n for n in self.findChildren(Notification) if not n.isHidden()]
+        return [n for n in self.findChildren(Notification) if not n.dismissed]
 
     def show_message(
         self, message: str, *, details: str = "", level: str = "error", timeout_ms: int = 0

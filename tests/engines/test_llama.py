@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
 from app.core.assistant import DEFAULT_SYSTEM_PROMPT
 from app.core.cancel import CancelToken
 from app.core.errors import ModelError
@@ -15,6 +14,7 @@ from app.core.ports import ChatMessage
 from app.engines.llama_llm import LlamaLanguageModel
 from app.engines.models import ModelRegistry
 from app.settings import DEFAULT_MODEL, FAST_MODEL
+
 from tests.conftest import require, shared_cache_dir
 
 pytestmark = pytest.mark.model
@@ -45,8 +45,12 @@ def _close_models() -> Iterator[None]:
 
 
 def ask(llm: LlamaLanguageModel, messages: list[ChatMessage], max_tokens: int = 48) -> str:
-    return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=0.0,
-                              cancel=CancelToken()))
+    return "".join(
+        llm.stream(messages, max_tokens=max_tokens, temperature=0.0, cancel=CancelToken())
+    )
+
+
+FRANCE = ChatMessage("user", "What is the capital of France?")
 
 
 def system() -> ChatMessage:
@@ -94,7 +98,10 @@ def test_stops_at_the_next_token_after_cancel() -> None:
     assert len(pieces) == 5 and after_cancel == 0
     assert llm.last_stats.generated_tokens <= 7  # it did not keep generating in the background
     # The model is usable right after.
-    assert "paris" in ask(llm, [system(), ChatMessage("user", "What is the capital of France?")]).lower()
+    assert (
+        "paris"
+        in ask(llm, [system(), ChatMessage("user", "What is the capital of France?")]).lower()
+    )
 
 
 def test_cancel_during_a_long_prompt_abandons_it_and_keeps_the_model_usable() -> None:
@@ -105,8 +112,12 @@ def test_cancel_during_a_long_prompt_abandons_it_and_keeps_the_model_usable() ->
     started = time.monotonic()
     timer.start()
     pieces = list(
-        llm.stream([system(), ChatMessage("user", long_text)], max_tokens=50, temperature=0.0,
-                   cancel=cancel)
+        llm.stream(
+            [system(), ChatMessage("user", long_text)],
+            max_tokens=50,
+            temperature=0.0,
+            cancel=cancel,
+        )
     )
     elapsed = time.monotonic() - started
     timer.cancel()
@@ -114,4 +125,7 @@ def test_cancel_during_a_long_prompt_abandons_it_and_keeps_the_model_usable() ->
     full = llm.count_tokens(long_text)
     assert llm.last_stats.prompt_tokens_evaluated < full  # abandoned part-way
     assert elapsed >= 0.3
-    assert "paris" in ask(llm, [system(), ChatMessage("user", "What is the capital of France?")]).lower()
+    assert (
+        "paris"
+        in ask(llm, [system(), ChatMessage("user", "What is the capital of France?")]).lower()
+    )

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from app.core.errors import ModelCorruptError, ModelMissingError
 from app.engines.models import ModelRegistry, load_manifest
 
@@ -87,8 +86,9 @@ class Fixture:
         self.parts = [os.urandom(PART_SIZE), os.urandom(PART_SIZE), os.urandom(1000)]
         for i, data in enumerate(self.parts, 1):
             make_package(self.site, f"{self.prefix}_part{i}", {f"data/part{i}.bin": data})
-        make_package(self.site, f"{self.prefix}_single",
-                     {"single.gguf": b"single-file model " * 1000})
+        make_package(
+            self.site, f"{self.prefix}_single", {"single.gguf": b"single-file model " * 1000}
+        )
         self.manifest = tmp_path / "manifest.toml"
         self.manifest.write_text(manifest_text(self.parts, self.prefix), encoding="utf-8")
         monkeypatch.syspath_prepend(str(self.site))
@@ -212,8 +212,15 @@ Paused(Path(sys.argv[1]), load_manifest(Path(sys.argv[2]))).resolve("split")
 def test_killed_assembly_never_leaves_a_file_that_passes(fx: Fixture, tmp_path: Path) -> None:
     marker = tmp_path / "paused"
     with subprocess.Popen(
-        [sys.executable, "-c", KILLED_ASSEMBLY, str(fx.cache), str(fx.manifest), str(fx.site),
-         str(marker)]
+        [
+            sys.executable,
+            "-c",
+            KILLED_ASSEMBLY,
+            str(fx.cache),
+            str(fx.manifest),
+            str(fx.site),
+            str(marker),
+        ]
     ) as proc:
         deadline = time.monotonic() + 60
         while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:

@@ -7,6 +7,7 @@ from app.core.cancel import CancelToken
 from app.core.errors import ModelMissingError, StoreError
 from app.core.events import AssistantEvent, EventType
 from app.core.ports import LanguageModel
+
 from tests.fakes import FakeLanguageModel, MemoryConversationStore
 
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from app.core.errors import StoreError
 from app.store.history import SqliteConversationStore
 

@@ -7,7 +7,6 @@ import socket
 import threading
 
 import pytest
-
 from app.privacy import OFFLINE_ENVIRONMENT, NetworkBlockedError, NetworkGuard, is_loopback_host
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from app.core.ports import ChatMessage
 from app.core.prompt import plan_prompt
 
@@ -44,7 +46,7 @@ def test_kept_history_start_is_stable_across_turns() -> None:
         conv_now = conv + history(turn)[: 2 * turn]
         plan = plan_prompt("sys", conv_now, "now", budget=200, count=count, drop_step=6)
         starts.append(plan.messages[1].content)
-    changes = sum(1 for a, b in zip(starts, starts[1:], strict=False) if a != b)
+    changes = sum(1 for a, b in itertools.pairwise(starts) if a != b)
     assert changes <= 3  # one-at-a-time dropping would change it on every turn
 
 

@@ -1,0 +1,201 @@
+"""The `hearth` command as a user runs it: real models, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require, shared_cache_dir
+
+pytestmark = pytest.mark.model
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        HEARTH_DATA_DIR=str(tmp_path / "data"),
+        HEARTH_CACHE_DIR=str(shared_cache_dir()),
+        QT_QPA_PLATFORM="offscreen",
+        **extra,
+    )
+    return env
+
+
+def test_ask_streams_an_answer(hearth_exe: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [hearth_exe, "ask", "--model", "fast", "--stats", "What is the capital of France?"],
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "paris" in proc.stdout.lower()
+    assert "tok/s" in proc.stderr
+
+
+def test_ask_with_a_missing_model_says_what_to_install(hearth_exe: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(
+        """schema = 1
+[[models]]
+id = "smollm2-135m-instruct"
+kind = "llm"
+title = "Missing model"
+licence = "MIT"
+[[models.files]]
+name = "x.gguf"
+size = 10
+sha256 = "00"
+[[models.files.parts]]
+package = "hearth-no-such-package"
+version = "1.0"
+module = "hearth_no_such_package"
+path = "x.gguf"
+size = 10
+sha256 = "00"
+""",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [hearth_exe, "ask", "--model", "fast", "hello"],
+        env=env_for(tmp_path, HEARTH_MANIFEST=str(manifest)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "pip install --no-deps hearth-no-such-package==1.0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_doctor_lists_every_model(hearth_exe: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [hearth_exe, "doctor"],
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for model in (
+        "qwen2.5-coder-0.5b-instruct",
+        "smollm2-135m-instruct",
+        "whisper-tiny.en",
+        "piper-en_US-joe-medium",
+        "all-minilm-l6-v2",
+    ):
+        assert f"ok   {model}" in proc.stdout
+    assert "Apache-2.0" in proc.stdout and "network guard installed" in proc.stdout
+
+
+def unshare_available() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def test_ask_runs_with_the_network_cut_and_the_guard_sees_nothing(
+    hearth_exe: str, tmp_path: Path
+) -> None:
+    require(unshare_available(), "unshare -n (a private network namespace) is not permitted")
+    report = tmp_path / "privacy.json"
+    proc = subprocess.run(
+        ["unshare", "-n", hearth_exe, "ask", "--model", "fast", "What is the capital of France?"],
+        env=env_for(tmp_path, HEARTH_PRIVACY_REPORT=str(report)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "paris" in proc.stdout.lower()
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["installed"] is True
+    assert data["blocked"] == []
+
+
+PROBE = """
+import app
+from app.privacy import install_network_guard, GUARD
+import socket
+install_network_guard()
+try:
+    socket.create_connection(("192.0.2.1", 443), timeout=1)
+except ConnectionRefusedError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_guard_records_an_attempt_inside_the_namespace(tmp_path: Path) -> None:
+    """The counterpart: an attempt is refused and recorded (network cut, so nothing leaves)."""
+    require(unshare_available(), "unshare -n (a private network namespace) is not permitted")
+    import sys
+
+    report = tmp_path / "privacy.json"
+    proc = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", PROBE],
+        env=env_for(tmp_path, HEARTH_PRIVACY_REPORT=str(report)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "privacy guard" in proc.stdout
+    blocked = json.loads(report.read_text(encoding="utf-8"))["blocked"]
+    assert [b["target"] for b in blocked] == ["192.0.2.1:443"]
+
+
+def test_second_launch_focuses_the_first_and_a_killed_one_frees_the_lock(
+    hearth_exe: str, tmp_path: Path
+) -> None:
+    env = env_for(tmp_path)
+    lock = tmp_path / "data" / "hearth.lock"
+    log = tmp_path / "data" / "logs" / "hearth.log"
+    with subprocess.Popen(
+        [hearth_exe], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as first:
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not (
+                lock.exists()
+                and lock.read_text().strip() == str(first.pid)
+                and log.exists()
+                and "loaded" in log.read_text()
+            ):
+                assert first.poll() is None, "the first instance exited"
+                time.sleep(0.2)
+            second = subprocess.run(
+                [hearth_exe], env=env, capture_output=True, text=True, timeout=60, check=False
+            )
+            assert second.returncode == 0, second.stderr
+            assert "already running" in second.stdout
+            assert first.poll() is None  # the first one is untouched
+        finally:
+            first.kill()  # SIGKILL: no chance to clean up the lock file
+            first.wait()
+    assert lock.exists()
+    # The lock file remains but is not stale: a new instance starts (and we stop it).
+    with subprocess.Popen(
+        [hearth_exe], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as third:
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and lock.read_text().strip() != str(third.pid):
+                assert third.poll() is None, "the new instance refused to start"
+                time.sleep(0.2)
+            assert lock.read_text().strip() == str(third.pid)
+        finally:
+            third.terminate()
+            third.wait(30)

@@ -1,0 +1,81 @@
+"""Build real windows around a real store and a fake (or real) model; leave no thread behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from app.core.assistant import Assistant
+from app.core.ports import LanguageModel
+from app.settings import Paths, Settings, load_settings, save_settings
+from app.store.history import SqliteConversationStore
+from app.ui.main_window import MainWindow
+from app.workers.backend import AssistantBackend, ModelChoice
+from pytestqt.qtbot import QtBot
+
+from tests.fakes import FakeLanguageModel
+
+WindowFactory = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
+    created: list[tuple[MainWindow, SqliteConversationStore]] = []
+    factories: dict[str, Callable[[], LanguageModel]] = {}
+
+    def factory(
+        llm: LanguageModel | None = None,
+        *,
+        models: dict[str, Callable[[], LanguageModel]] | None = None,
+        settings: Settings | None = None,
+    ) -> MainWindow:
+        factories.update(models or {})
+        settings = settings or load_settings(paths.settings_file)
+        store = SqliteConversationStore(paths.history_db)
+        assistant = Assistant(llm or FakeLanguageModel(), store, settings.assistant_config())
+        backend = AssistantBackend(
+            assistant,
+            store,
+            settings,
+            model_factory=lambda model_id, _s: factories[model_id](),
+            models=lambda: [ModelChoice(k, k, "", True) for k in factories],
+            save_settings=lambda s: save_settings(paths.settings_file, s),
+            data_dir=str(paths.data_dir),
+        )
+        window = MainWindow(backend)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        created.append((window, store))
+        return window
+
+    yield factory
+    for window, store in created:
+        window.close()  # saves UI state and stops the worker thread
+        assert not window.backend.runner.is_running(), "a worker thread was left running"
+        store.close()
+
+
+def wait_turn(qtbot: QtBot, window: MainWindow, timeout: int = 20000) -> None:
+    if window.busy:
+        with qtbot.waitSignal(window.turn_finished, timeout=timeout):
+            pass
+    assert not window.busy
+
+
+def send(qtbot: QtBot, window: MainWindow, text: str) -> None:
+    from PySide6.QtCore import Qt
+
+    box = window.composer.input
+    box.setFocus()
+    qtbot.keyClicks(box, text)
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+
+
+def texts(window: MainWindow) -> list[tuple[str, str]]:
+    return [(b.role, b.text) for b in window.chat.bubbles()]
+
+
+def data_dir(window: MainWindow) -> Path:
+    return Path(window.backend.data_dir)
