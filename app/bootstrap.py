@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.assistant import Assistant
 from app.core.errors import AssistantError, ModelError
@@ -15,6 +15,9 @@ from app.engines.models import ModelRegistry
 from app.filelock import FileLock
 from app.settings import DEFAULT_MODEL, Paths, Settings, load_settings, save_settings
 from app.store.history import SqliteConversationStore
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         window.activateWindow()
 
     server.activation_requested.connect(activate)
+    _close_on_signals(window)
     window.show()
     if warm_up:
         backend.warm_up()
@@ -147,5 +151,18 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         lock.release()
 
 
-def data_dir_argument(value: str | None) -> Paths:
-    return Paths.default(Path(value) if value else None)
+def _close_on_signals(window: QWidget) -> None:
+    """SIGTERM and Ctrl+C close the window like the user would: state saved, threads stopped."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def close(_sig: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    signal.signal(signal.SIGTERM, close)
+    signal.signal(signal.SIGINT, close)
+    # Python only runs signal handlers when it holds control; wake it up regularly.
+    tick = QTimer(window)
+    tick.timeout.connect(lambda: None)
+    tick.start(250)

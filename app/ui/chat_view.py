@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 RENDER_INTERVAL_MS = 40
 """Streaming tokens are coalesced: the Markdown is re-rendered at most this often."""
+INDENT = 72
+"""Space kept on the other side of a bubble, so the two voices are told apart."""
 
 
 class MessageBubble(QFrame):
@@ -31,7 +42,7 @@ class MessageBubble(QFrame):
         self.body.setTextFormat(
             Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.MarkdownText
         )
-        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         layout.addWidget(self.body)
         self.footer = QLabel(self)
         self.footer.setObjectName("bubbleFooter")
@@ -47,6 +58,12 @@ class MessageBubble(QFrame):
     def set_text(self, text: str) -> None:
         self._text = text
         self.body.setText(text if text else "…")
+
+    def natural_width(self) -> int:
+        """Width of the longest line of plain text (for short user messages)."""
+        metrics = self.body.fontMetrics()
+        lines = self._text.splitlines() or [""]
+        return max(metrics.horizontalAdvance(line) for line in lines) + 32
 
     def set_footer(self, text: str) -> None:
         self.footer.setText(text)
@@ -99,12 +116,23 @@ class ChatView(QScrollArea):
 
     def add_message(self, role: str, text: str, footer: str = "") -> MessageBubble:
         self._placeholder.hide()
-        bubble = MessageBubble(role, text, self._inner)
+        row = QWidget(self._inner)
+        row.setObjectName("messageRow")
+        row_layout = QHBoxLayout(row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        bubble = MessageBubble(role, text, row)
         if footer:
             bubble.set_footer(footer)
-        align = Qt.AlignmentFlag.AlignRight if role == "user" else Qt.AlignmentFlag.AlignLeft
-        self._layout.insertWidget(self._layout.count() - 1, bubble, 0, align)
-        bubble.setMaximumWidth(max(320, int(self.viewport().width() * 0.85)))
+        if role == "user":
+            # Short questions get a snug bubble on the right; long ones wrap.
+            row_layout.addStretch(1)
+            row_layout.addSpacing(INDENT)
+            row_layout.addWidget(bubble, 0)
+            self._fit_user_bubble(bubble)
+        else:
+            row_layout.addWidget(bubble, 1)
+            row_layout.addSpacing(INDENT)
+        self._layout.insertWidget(self._layout.count() - 1, row)
         self._follow = True
         return bubble
 
@@ -142,11 +170,26 @@ class ChatView(QScrollArea):
             return
         bubble.set_footer(footer)
 
+    def _fit_user_bubble(self, bubble: MessageBubble) -> None:
+        natural = bubble.natural_width()
+        room = max(240, int(self.viewport().width() * 0.7))
+        bubble.setMaximumWidth(natural)
+        bubble.setMinimumWidth(min(natural, room))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        for bubble in self.bubbles():
+            if bubble.role == "user":
+                self._fit_user_bubble(bubble)
+
     def _discard(self, bubble: MessageBubble) -> None:
-        self._layout.removeWidget(bubble)
-        bubble.hide()
-        bubble.setParent(None)
-        bubble.deleteLater()
+        row = bubble.parentWidget()
+        if row is None:
+            return
+        self._layout.removeWidget(row)
+        row.hide()
+        row.setParent(None)
+        row.deleteLater()
 
     # -- scrolling --------------------------------------------------------------------------------
 
@@ -157,9 +200,3 @@ class ChatView(QScrollArea):
     def _range_changed(self, _low: int, high: int) -> None:
         if self._follow:
             self.verticalScrollBar().setValue(high)
-
-    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)  # type: ignore[arg-type]
-        width = max(320, int(self.viewport().width() * 0.85))
-        for bubble in self.bubbles():
-            bubble.setMaximumWidth(width)

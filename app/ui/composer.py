@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QSizePolicy, QWidget
+
+MIN_LINES, MAX_LINES = 2, 8
 
 
 class MessageInput(QPlainTextEdit):
@@ -15,8 +17,17 @@ class MessageInput(QPlainTextEdit):
         self.setObjectName("messageInput")
         self.setPlaceholderText("Message Hearth…  (Enter to send, Shift+Enter for a new line)")
         self.setTabChangesFocus(True)
-        self.setMaximumHeight(140)
-        self.setMinimumHeight(44)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+
+    def _fit(self, *_args: object) -> None:
+        """Grow with the text, from two lines up to eight, then scroll."""
+        line = self.fontMetrics().lineSpacing()
+        lines = max(MIN_LINES, min(MAX_LINES, int(self.document().size().height())))
+        margins = self.contentsMargins()
+        frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
+        self.setFixedHeight(lines * line + frame + 4)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):

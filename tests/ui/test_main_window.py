@@ -206,3 +206,22 @@ def test_theme_setting_applies_live(qtbot: QtBot, make_window: WindowFactory) ->
     assert app is not None and app.property("hearthTheme") == "dark"
     window.backend.update_settings(window.backend.settings.replace(theme="light"))
     assert app.property("hearthTheme") == "light"
+
+
+def test_long_markdown_replies_are_laid_out_whole(qtbot: QtBot, make_window: WindowFactory) -> None:
+    reply = (
+        "Here is the plan:\n\n"
+        + "".join(f"- **Step {i}**: " + "do the thing carefully " * 8 + "\n" for i in range(6))
+        + "\n```python\ndef f(x):\n    return x[::-1]\n```\n"
+    )
+    window = make_window(FakeLanguageModel(reply))
+    send(qtbot, window, "A question that is long enough to wrap " * 4)
+    wait_turn(qtbot, window)
+    qtbot.wait(50)
+    bubbles = window.chat.bubbles()
+    assert len(bubbles) == 2
+    for bubble in bubbles:
+        label = bubble.body
+        needed = label.heightForWidth(label.width())
+        assert label.height() >= needed, (bubble.role, label.height(), needed)
+    assert "Step 5" in bubbles[1].body.text() and "```" in bubbles[1].text
