@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.core.errors import ModelMissingError
 from app.settings import Settings
 from PySide6.QtCore import Qt
@@ -225,3 +227,25 @@ def test_long_markdown_replies_are_laid_out_whole(qtbot: QtBot, make_window: Win
         needed = label.heightForWidth(label.width())
         assert label.height() >= needed, (bubble.role, label.height(), needed)
     assert "Step 5" in bubbles[1].body.text() and "```" in bubbles[1].text
+
+
+def test_settings_dialog_shows_the_data_folder_and_applies_the_model(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    from app.ui.settings_dialog import SettingsDialog
+
+    fast = FakeLanguageModel("fast reply", name="Fast fake")
+    window = make_window(models={"fast-model": lambda: fast, "other-model": FakeLanguageModel})
+    dialog = SettingsDialog(
+        window.backend.settings, window.backend.models(), window.backend.data_dir, window
+    )
+    qtbot.addWidget(dialog)
+    assert dialog.data_dir.text() == window.backend.data_dir
+    dialog.model.setCurrentIndex(dialog.model.findData("fast-model"))
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    chosen = dialog.result_settings()
+    assert chosen.model == "fast-model" and chosen.theme == "dark"
+    window.backend.update_settings(chosen)
+    qtbot.waitUntil(lambda: fast.warmups != [], timeout=3000)
+    saved = (Path(window.backend.data_dir) / "settings.json").read_text(encoding="utf-8")
+    assert '"model": "fast-model"' in saved and '"theme": "dark"' in saved
