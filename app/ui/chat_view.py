@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -39,6 +39,7 @@ class MessageBubble(QFrame):
             | Qt.TextInteractionFlag.LinksAccessibleByMouse
         )
         self.body.setOpenExternalLinks(False)
+        self.body.linkActivated.connect(_open_link)
         self.body.setTextFormat(
             Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.MarkdownText
         )
@@ -68,6 +69,13 @@ class MessageBubble(QFrame):
     def set_footer(self, text: str) -> None:
         self.footer.setText(text)
         self.footer.setVisible(bool(text))
+
+
+def _open_link(url: str) -> None:
+    """Links in replies open in the user's browser, on the user's click only."""
+    target = QUrl(url)
+    if target.scheme() in ("http", "https", "mailto"):
+        QDesktopServices.openUrl(target)
 
 
 class ChatView(QScrollArea):

@@ -175,6 +175,8 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
             return
         self.conversations.set_conversations(items, self.conversation_id)
+        current = next((c for c in items if c.id == self.conversation_id), None)
+        self.setWindowTitle(f"{current.title} — Hearth" if current and current.title else "Hearth")
 
     def new_conversation(self) -> None:
         """Start an empty chat; it is saved once the first message is sent."""

@@ -34,6 +34,7 @@ def test_type_send_and_the_reply_streams_in(qtbot: QtBot, make_window: WindowFac
     assert window.composer.send_button.isVisible()
     items = window.conversations.list
     assert items.count() == 1 and items.item(0).text() == "What is the capital of France?"
+    assert window.windowTitle() == "What is the capital of France? — Hearth"
     assert window.speed_label.text().endswith("tok/s")
 
 
