@@ -74,7 +74,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
-    app.setDesktopFileName("hearth")
+    app.setDesktopFileName("io.hearth.Hearth")
     icon = ASSETS / "icons" / "hearth.svg"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
