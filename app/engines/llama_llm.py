@@ -44,7 +44,7 @@ class LlamaLanguageModel:
         name: str,
         n_ctx: int = 4096,
         n_threads: int = 2,
-        n_batch: int = 64,
+        n_batch: int = 32,
         seed: int = 1234,
     ) -> None:
         self._locate = model_path if callable(model_path) else (lambda: Path(model_path))
