@@ -36,6 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", help=f"model id or alias ({', '.join(MODEL_ALIASES)})")
     ask.add_argument("--max-tokens", type=int, default=None)
     ask.add_argument("--stats", action="store_true", help="print timings to stderr")
+    say = sub.add_parser("say", help="speak text into a WAV file")
+    say.add_argument("text", nargs="+")
+    say.add_argument("-o", "--output", required=True, help="the WAV file to write")
+    say.add_argument("--rate", type=float, default=None, help="speaking rate (1.0 normal)")
+    say.add_argument("--volume", type=float, default=None)
+    transcribe = sub.add_parser("transcribe", help="write what is said in an audio file")
+    transcribe.add_argument("file")
+    transcribe.add_argument("--model", help="tiny (English, default) or base (multilingual)")
+    transcribe.add_argument("--language", help="language code for the multilingual model")
     doctor = sub.add_parser("doctor", help="check models, folders and privacy switches")
     doctor.add_argument("--verify", action="store_true", help="re-hash every model file")
     return parser
@@ -49,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(paths.log_dir)
     if args.command == "ask":
         return ask(paths, " ".join(args.question), args.model, args.max_tokens, args.stats)
+    if args.command == "say":
+        return say(paths, " ".join(args.text), Path(args.output), args.rate, args.volume)
+    if args.command == "transcribe":
+        return transcribe(paths, Path(args.file), args.model, args.language)
     if args.command == "doctor":
         return doctor(paths, verify=args.verify)
     from app.bootstrap import run_gui
@@ -126,6 +139,66 @@ def ask(
             file=sys.stderr,
         )
     return 130 if cancel.is_cancelled() else 0
+
+
+def say(paths: Paths, text: str, output: Path, rate: float | None, volume: float | None) -> int:
+    from app.audio.wav import write_wav
+    from app.bootstrap import make_text_to_speech
+    from app.core.cancel import CancelToken
+    from app.core.errors import AssistantError
+    from app.engines.models import ModelRegistry
+
+    settings = load_settings(paths.settings_file)
+    settings = settings.replace(
+        speech_rate=rate if rate is not None else settings.speech_rate,
+        speech_volume=volume if volume is not None else settings.speech_volume,
+    ).validated()
+    try:
+        tts = make_text_to_speech(ModelRegistry(paths.models_cache), settings.voice)
+        clips = list(
+            tts.synthesize(
+                text, cancel=CancelToken(), rate=settings.speech_rate, volume=settings.speech_volume
+            )
+        )
+        if not clips:
+            print("hearth: there is nothing to say in that text.", file=sys.stderr)
+            return 1
+        write_wav(output, clips)
+    except AssistantError as exc:
+        print(f"hearth: {exc.message}", file=sys.stderr)
+        return 1
+    seconds = sum(c.duration for c in clips)
+    print(f"{output}: {seconds:.1f} s of speech, {len(clips)} sentence(s)", file=sys.stderr)
+    return 0
+
+
+def transcribe(paths: Paths, file: Path, model: str | None, language: str | None) -> int:
+    from app.bootstrap import make_speech_to_text
+    from app.core.cancel import CancelToken
+    from app.core.errors import AssistantError
+    from app.engines.models import ModelRegistry
+    from app.engines.whisper_stt import WhisperSpeechToText
+
+    settings = load_settings(paths.settings_file)
+    if model:
+        settings = settings.replace(stt_model=model).validated()
+    if not file.is_file():
+        print(f"hearth: {file} does not exist.", file=sys.stderr)
+        return 1
+    try:
+        stt = make_speech_to_text(ModelRegistry(paths.models_cache), settings.stt_model, settings)
+        assert isinstance(stt, WhisperSpeechToText)
+        if language:
+            stt.language = language
+        result = stt.transcribe_file(file, cancel=CancelToken())
+    except AssistantError as exc:
+        print(f"hearth: {exc.message}", file=sys.stderr)
+        return 1
+    if result.heard_nothing:
+        print("hearth: no speech was heard in that file.", file=sys.stderr)
+        return 2
+    print(result.text)
+    return 0
 
 
 def doctor(paths: Paths, *, verify: bool) -> int:

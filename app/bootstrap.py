@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from app.core.assistant import Assistant
 from app.core.errors import AssistantError, ModelError
-from app.core.ports import LanguageModel
+from app.core.ports import LanguageModel, SpeechToText, TextToSpeech
 from app.engines.llama_llm import LlamaLanguageModel
 from app.engines.models import ModelRegistry
+from app.engines.piper_tts import PiperTextToSpeech
+from app.engines.whisper_stt import WhisperSpeechToText
 from app.filelock import FileLock
 from app.settings import DEFAULT_MODEL, Paths, Settings, load_settings, save_settings
 from app.store.history import SqliteConversationStore
@@ -38,6 +40,28 @@ def make_language_model(
         name=spec.title,
         n_ctx=settings.context_tokens,
         n_threads=settings.llm_threads,
+    )
+
+
+def make_speech_to_text(registry: ModelRegistry, model_id: str, settings: Settings) -> SpeechToText:
+    spec = registry.spec(model_id)
+    if spec.kind != "stt":
+        raise ModelError(f"'{spec.title}' is not a speech-to-text model.", code="model-kind")
+    return WhisperSpeechToText(
+        lambda: registry.resolve(spec.id).directory,
+        name=spec.title,
+        language="en" if spec.id.endswith(".en") else None,
+        cpu_threads=settings.llm_threads,
+    )
+
+
+def make_text_to_speech(registry: ModelRegistry, voice_id: str) -> TextToSpeech:
+    spec = registry.spec(voice_id)
+    if spec.kind != "tts":
+        raise ModelError(f"'{spec.title}' is not a voice.", code="model-kind")
+    onnx = next(f.name for f in spec.files if f.name.endswith(".onnx"))
+    return PiperTextToSpeech(
+        lambda: registry.resolve(spec.id).directory, name=spec.title, voice_file=onnx, threads=1
     )
 
 

@@ -29,6 +29,9 @@ SCHEMA_VERSION = 1
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 FAST_MODEL = "smollm2-135m-instruct"
 MODEL_ALIASES = {"default": DEFAULT_MODEL, "fast": FAST_MODEL}
+DEFAULT_STT = "whisper-tiny.en"
+STT_ALIASES = {"tiny": DEFAULT_STT, "tiny.en": DEFAULT_STT, "base": "whisper-base"}
+DEFAULT_VOICE = "piper-en_US-joe-medium"
 Theme = Literal["system", "light", "dark"]
 THEMES: tuple[Theme, ...] = ("system", "light", "dark")
 
@@ -91,6 +94,13 @@ class Settings:
     max_reply_tokens: int = 512
     temperature: float = 0.2
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    stt_model: str = DEFAULT_STT
+    """Registry id of the speech-to-text model."""
+    voice: str = DEFAULT_VOICE
+    """Registry id of the text-to-speech voice."""
+    speech_rate: float = 1.0
+    """Speaking rate: 1.0 is the voice's own pace, 1.5 is half again as fast."""
+    speech_volume: float = 1.0
     last_conversation: str = ""
     """Reopened at start."""
     window_geometry: str = field(default="", repr=False)
@@ -117,6 +127,9 @@ class Settings:
             context_tokens=max(512, min(32768, int(self.context_tokens))),
             max_reply_tokens=max(16, min(4096, int(self.max_reply_tokens))),
             temperature=max(0.0, min(2.0, float(self.temperature))),
+            stt_model=STT_ALIASES.get(self.stt_model, self.stt_model),
+            speech_rate=max(0.5, min(2.0, float(self.speech_rate))),
+            speech_volume=max(0.0, min(2.0, float(self.speech_volume))),
         )
 
 

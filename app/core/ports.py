@@ -83,6 +83,75 @@ class LanguageModel(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class AudioClip:
+    """Mono 16-bit little-endian PCM: the one audio format that crosses the interfaces."""
+
+    pcm: bytes
+    sample_rate: int
+
+    @property
+    def frames(self) -> int:
+        return len(self.pcm) // 2
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    language: str
+    audio_seconds: float
+    """Length of the audio that was transcribed."""
+    speech_seconds: float
+    """Speech left after voice-activity detection removed silence (0: nothing heard)."""
+
+    @property
+    def heard_nothing(self) -> bool:
+        return not self.text.strip()
+
+
+@runtime_checkable
+class SpeechToText(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def load(self) -> None: ...
+
+    def transcribe(self, clip: AudioClip, *, cancel: CancelToken) -> Transcript:
+        """Whole-clip transcription; stops between segments once ``cancel`` is set."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class TextToSpeech(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def load(self) -> None: ...
+
+    def synthesize(
+        self, text: str, *, cancel: CancelToken, rate: float = 1.0, volume: float = 1.0
+    ) -> Iterator[AudioClip]:
+        """One clip per sentence of ``text``; stops between sentences once cancelled."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     id: str
     title: str

@@ -1,0 +1,187 @@
+"""Real speech models: piper speaks, whisper hears; word error rate on piper's own voice."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from app.bootstrap import make_speech_to_text, make_text_to_speech
+from app.core.cancel import CancelToken
+from app.core.errors import ModelError
+from app.core.ports import AudioClip, SpeechToText, TextToSpeech
+from app.engines.models import ModelRegistry
+from app.settings import DEFAULT_VOICE, Settings
+
+from tests.conftest import require, shared_cache_dir
+
+pytestmark = pytest.mark.model
+
+SENTENCES = [
+    "What is the weather like in Paris today?",
+    "Remind me to call my sister at six in the evening.",
+    "Set a timer for ten minutes.",
+    "How many kilometres are there in a mile?",
+    "Please summarise the notes from yesterday's meeting.",
+    "Add milk, eggs and bread to my shopping list.",
+    "Who wrote the novel Pride and Prejudice?",
+    "Turn the volume down a little.",
+]
+
+
+def normalise(text: str) -> list[str]:
+    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
+    numbers = {"six": "6", "ten": "10", "one": "1", "two": "2", "three": "3"}
+    return [numbers.get(w, w) for w in words]
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit distance in words, reference length)."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1], len(ref)
+
+
+def registry() -> ModelRegistry:
+    return ModelRegistry(shared_cache_dir())
+
+
+@pytest.fixture(scope="module")
+def tts() -> Iterator[TextToSpeech]:
+    try:
+        engine = make_text_to_speech(registry(), DEFAULT_VOICE)
+        engine.load()
+    except ModelError as exc:
+        require(False, exc.message)
+        raise
+    yield engine
+    engine.close()
+
+
+def stt_engine(model_id: str) -> SpeechToText:
+    try:
+        engine = make_speech_to_text(registry(), model_id, Settings())
+        engine.load()
+    except ModelError as exc:
+        require(False, exc.message)
+        raise
+    return engine
+
+
+def speak(tts: TextToSpeech, text: str) -> AudioClip:
+    clips = list(tts.synthesize(text, cancel=CancelToken()))
+    return AudioClip(b"".join(c.pcm for c in clips), clips[0].sample_rate)
+
+
+def rms(clip: AudioClip) -> float:
+    import numpy as np
+
+    samples = np.frombuffer(clip.pcm, dtype="<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+
+
+def test_piper_speaks_one_clip_per_sentence(tts: TextToSpeech) -> None:
+    clips = list(tts.synthesize("Hello there. How are you today?", cancel=CancelToken()))
+    assert len(clips) == 2
+    assert all(c.sample_rate == tts.sample_rate == 22050 for c in clips)
+    assert 0.3 < clips[0].duration < 2.0 and 0.6 < clips[1].duration < 3.0
+    assert all(rms(c) > 500 for c in clips)  # audible, not silence
+
+
+def test_rate_and_volume_change_the_audio(tts: TextToSpeech) -> None:
+    text = "The quick brown fox jumps over the lazy dog."
+    normal, *_ = tts.synthesize(text, cancel=CancelToken())
+    fast, *_ = tts.synthesize(text, cancel=CancelToken(), rate=1.6)
+    quiet, *_ = tts.synthesize(text, cancel=CancelToken(), volume=0.3)
+    assert fast.duration < normal.duration * 0.8
+    assert rms(quiet) < rms(normal) * 0.5
+
+
+def test_cancel_stops_between_sentences(tts: TextToSpeech) -> None:
+    cancel = CancelToken()
+    got = []
+    for clip in tts.synthesize("One. Two. Three. Four. Five.", cancel=cancel):
+        got.append(clip)
+        cancel.cancel()
+    assert len(got) == 1
+
+
+@pytest.mark.parametrize(
+    ("model_id", "max_wer"), [("whisper-tiny.en", 0.15), ("whisper-base", 0.2)]
+)
+def test_word_error_rate_on_spoken_commands(
+    tts: TextToSpeech, model_id: str, max_wer: float
+) -> None:
+    stt = stt_engine(model_id)
+    errors = words = 0
+    heard = []
+    for sentence in SENTENCES:
+        result = stt.transcribe(speak(tts, sentence), cancel=CancelToken())
+        e, n = word_errors(sentence, result.text)
+        errors, words = errors + e, words + n
+        heard.append(result.text)
+    stt.close()
+    wer = errors / words
+    print(f"{model_id}: WER {wer:.3f} over {words} words")
+    assert wer <= max_wer, list(zip(SENTENCES, heard, strict=True))
+
+
+def test_silence_and_noise_are_heard_as_nothing() -> None:
+    import numpy as np
+
+    stt = stt_engine("whisper-tiny.en")
+    silence = AudioClip(bytes(2 * 16000 * 3), 16000)
+    rng = np.random.default_rng(7)
+    noise = AudioClip((rng.normal(0, 300, 16000 * 2)).astype("<i2").tobytes(), 16000)
+    tap = AudioClip((rng.normal(0, 8000, 3200)).astype("<i2").tobytes(), 16000)
+    for clip in (silence, noise, tap):
+        result = stt.transcribe(clip, cancel=CancelToken())
+        assert result.heard_nothing, result
+    stt.close()
+
+
+def test_cli_say_then_transcribe(hearth_exe: str, tmp_path: Path) -> None:
+    import os
+
+    env = dict(
+        os.environ, HEARTH_DATA_DIR=str(tmp_path / "d"), HEARTH_CACHE_DIR=str(shared_cache_dir())
+    )
+    out = tmp_path / "out.wav"
+    said = subprocess.run(
+        [hearth_exe, "say", "Set a timer for ten minutes.", "-o", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert said.returncode == 0, said.stderr
+    with wave.open(str(out)) as wav:
+        assert wav.getnchannels() == 1 and wav.getframerate() == 22050
+        assert 1.0 < wav.getnframes() / 22050 < 5.0
+    heard = subprocess.run(
+        [hearth_exe, "transcribe", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert heard.returncode == 0, heard.stderr
+    assert word_errors("Set a timer for ten minutes.", heard.stdout)[0] <= 1
+    bad = subprocess.run(
+        [hearth_exe, "transcribe", str(tmp_path / "missing.wav")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 1 and "does not exist" in bad.stderr
