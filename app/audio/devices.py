@@ -1,0 +1,89 @@
+"""Microphone and speaker behind small interfaces; the Qt implementation lives in app.workers.
+
+The core and the tests talk to :class:`Recorder` and :class:`Player`. The real devices use
+QtMultimedia (it ships inside the PySide6 wheels, so nothing beyond ``make run`` is needed),
+and because only app.workers and app.ui may import Qt, they live in
+``app/workers/qt_audio.py``; the fakes for unit tests live in :mod:`app.audio.fake`.
+"""
+
+from __future__ import annotations
+
+import array
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.core.errors import AssistantError
+from app.core.ports import AudioClip
+
+CAPTURE_RATE = 16000
+"""Whisper's rate: capturing at it avoids resampling on the way to speech recognition."""
+
+
+class AudioDeviceError(AssistantError):
+    """No device, a busy device, or a device unplugged mid-recording."""
+
+    code = "audio-device"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDevice:
+    id: str
+    name: str
+    default: bool = False
+
+
+class Recorder(Protocol):
+    def input_devices(self) -> list[AudioDevice]: ...
+
+    def start(self, device_id: str = "") -> None:
+        """Start capturing (mono, 16 kHz, 16-bit); AudioDeviceError when impossible."""
+        ...
+
+    @property
+    def recording(self) -> bool: ...
+
+    def level(self) -> float:
+        """Loudness of the last ~50 ms, 0.0 (silence) to 1.0 (full scale), for meters."""
+        ...
+
+    def snapshot(self) -> AudioClip:
+        """Everything captured so far, while still recording (for partial transcripts)."""
+        ...
+
+    def stop(self) -> AudioClip:
+        """Stop and return the whole recording."""
+        ...
+
+
+class Player(Protocol):
+    def output_devices(self) -> list[AudioDevice]: ...
+
+    def set_device(self, device_id: str) -> None: ...
+
+    def play(self, clip: AudioClip) -> None:
+        """Queue a clip; clips play back to back, in order."""
+        ...
+
+    @property
+    def playing(self) -> bool:
+        """True while queued audio is still being played."""
+        ...
+
+    def stop(self) -> None:
+        """Silence at once and drop everything queued (barge-in)."""
+        ...
+
+
+def rms_level(pcm: bytes) -> float:
+    """Root-mean-square of 16-bit samples, scaled to 0..1 on a perceptual (dB) curve."""
+    samples = array.array("h")
+    samples.frombytes(pcm[: len(pcm) - len(pcm) % 2])
+    if not samples:
+        return 0.0
+    mean = sum(s * s for s in samples) / len(samples)
+    rms = math.sqrt(mean) / 32768.0
+    if rms <= 1e-5:
+        return 0.0
+    db = 20 * math.log10(rms)  # -100 .. 0
+    return max(0.0, min(1.0, (db + 60.0) / 60.0))

@@ -1,0 +1,106 @@
+"""A private PulseAudio server with a virtual speaker and a virtual microphone.
+
+hearth_speaker       a null sink: what Hearth plays; record its monitor to hear it.
+hearth_mic_feed      a null sink the test plays speech into (paplay)...
+hearth_mic           ...remapped as a real capture source: Hearth's microphone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+
+
+@dataclass(frozen=True)
+class Pulse:
+    env: dict[str, str]
+    speaker: str = "hearth_speaker"
+    mic_feed: str = "hearth_mic_feed"
+    mic: str = "hearth_mic"
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            list(args), env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
+    require(
+        shutil.which("pulseaudio") is not None and shutil.which("paplay") is not None,
+        "PulseAudio (Debian packages pulseaudio, pulseaudio-utils) is not installed",
+    )
+    root = tmp_path_factory.mktemp("pulse")
+    runtime = root / "run"
+    runtime.mkdir(mode=0o700)
+    env = dict(
+        os.environ,
+        XDG_RUNTIME_DIR=str(runtime),
+        PULSE_RUNTIME_PATH=str(runtime / "pulse"),
+        HOME=str(root),
+    )
+    env.pop("PULSE_SERVER", None)
+    args = [
+        "pulseaudio",
+        "--daemonize=no",
+        "--exit-idle-time=-1",
+        "--disallow-exit",
+        "-n",
+        "--system=false",
+        "--log-target=stderr",
+        "--disable-shm=true",
+        "--load=module-native-protocol-unix",
+        "--load=module-null-sink sink_name=hearth_speaker",
+        "--load=module-null-sink sink_name=hearth_mic_feed",
+        "--load=module-remap-source master=hearth_mic_feed.monitor source_name=hearth_mic",
+        "--load=module-always-sink",
+    ]
+    log = (root / "pulse.log").open("w")
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    pulse = Pulse(env)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if pulse.run("pactl", "info", timeout=5).returncode == 0:
+                break
+            require(proc.poll() is None, "pulseaudio exited: " + (root / "pulse.log").read_text())
+            time.sleep(0.1)
+        pulse.run("pactl", "set-default-sink", pulse.speaker)
+        pulse.run("pactl", "set-default-source", pulse.mic)
+        # Qt's PulseAudio backend reads these from this process's environment.
+        saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}
+        os.environ["XDG_RUNTIME_DIR"] = env["XDG_RUNTIME_DIR"]
+        os.environ["PULSE_RUNTIME_PATH"] = env["PULSE_RUNTIME_PATH"]
+        yield pulse
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def write_wav_16k(path: Path, pcm: bytes, rate: int) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
