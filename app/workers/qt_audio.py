@@ -37,6 +37,22 @@ def _describe(devices: list[QAudioDevice], default: QAudioDevice) -> list[AudioD
     ]
 
 
+def _pick(
+    devices: list[QAudioDevice], default: QAudioDevice, wanted: str, missing: str
+) -> QAudioDevice:
+    """The wanted device, else the system default, else the first; AudioDeviceError if none."""
+    for device in devices:
+        if wanted and _device_id(device) == wanted:
+            return device
+    if default.isNull() and devices:
+        default = devices[0]
+    if default.isNull():
+        raise AudioDeviceError(missing)
+    if wanted:
+        log.warning("audio device %s not found; using %s", wanted, default.description())
+    return default
+
+
 def _format(rate: int) -> QAudioFormat:
     fmt = QAudioFormat()
     fmt.setSampleRate(rate)
@@ -66,21 +82,13 @@ class QtRecorder(QObject):
         return _describe(QMediaDevices.audioInputs(), QMediaDevices.defaultAudioInput())
 
     def _find(self, device_id: str) -> QAudioDevice:
-        devices = QMediaDevices.audioInputs()
-        for device in devices:
-            if device_id and _device_id(device) == device_id:
-                return device
-        default = QMediaDevices.defaultAudioInput()
-        if default.isNull() and devices:
-            default = devices[0]
-        if default.isNull():
-            raise AudioDeviceError(
-                "No microphone was found. Connect one (or check that the sound system is "
-                "running); typing keeps working."
-            )
-        if device_id:
-            log.warning("microphone %s not found; using %s", device_id, default.description())
-        return default
+        return _pick(
+            QMediaDevices.audioInputs(),
+            QMediaDevices.defaultAudioInput(),
+            device_id,
+            "No microphone was found. Connect one (or check that the sound system is "
+            "running); typing keeps working.",
+        )
 
     def start(self, device_id: str = "") -> None:
         if self._source is not None:
@@ -171,18 +179,12 @@ class QtPlayer(QObject):
         self._device_id = device_id
 
     def _find(self) -> QAudioDevice:
-        devices = QMediaDevices.audioOutputs()
-        for device in devices:
-            if self._device_id and _device_id(device) == self._device_id:
-                return device
-        default = QMediaDevices.defaultAudioOutput()
-        if default.isNull() and devices:
-            default = devices[0]
-        if default.isNull():
-            raise AudioDeviceError(
-                "No speaker or headphones were found; replies are shown as text only."
-            )
-        return default
+        return _pick(
+            QMediaDevices.audioOutputs(),
+            QMediaDevices.defaultAudioOutput(),
+            self._device_id,
+            "No speaker or headphones were found; replies are shown as text only.",
+        )
 
     def play(self, clip: AudioClip) -> None:
         if not clip.pcm:
