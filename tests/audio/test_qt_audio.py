@@ -140,3 +140,46 @@ def seconds_of_sound(raw: bytes) -> float:
     """Seconds of 16 kHz mono 16-bit audio that are clearly not silence, in 0.1 s steps."""
     step = 3200
     return sum(1 for i in range(0, len(raw), step) if rms_level(raw[i : i + step]) > 0.4) * 0.1
+
+
+NO_SERVER = """
+from PySide6.QtWidgets import QApplication
+from app.audio.devices import AudioDeviceError
+from app.workers.qt_audio import QtPlayer, QtRecorder
+from app.core.ports import AudioClip
+app = QApplication([])
+try:
+    QtRecorder().start()
+except AudioDeviceError as exc:
+    print("MIC:", exc.message)
+player = QtPlayer()
+player.play(AudioClip(bytes(3200), 16000))
+print("PLAYING:", player.playing)
+"""
+
+
+def test_without_a_sound_server_the_message_is_clear(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    runtime = tmp_path / "empty-runtime"
+    runtime.mkdir(mode=0o700)
+    env = dict(
+        os.environ,
+        XDG_RUNTIME_DIR=str(runtime),
+        PULSE_RUNTIME_PATH=str(runtime / "p"),
+        PULSE_SERVER="unix:" + str(runtime / "none"),
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(tmp_path),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", NO_SERVER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "MIC: No microphone was found" in done.stdout
+    assert "PLAYING: False" in done.stdout  # playback gave up quietly instead of crashing
