@@ -9,7 +9,15 @@ from collections.abc import Iterator, Sequence
 
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
-from app.core.ports import ChatMessage, Conversation, GenerationStats, Role, StoredMessage
+from app.core.ports import (
+    AudioClip,
+    ChatMessage,
+    Conversation,
+    GenerationStats,
+    Role,
+    StoredMessage,
+    Transcript,
+)
 
 
 class FakeLanguageModel:
@@ -160,3 +168,79 @@ class MemoryConversationStore:
         )
         self.stored.append(msg)
         return msg
+
+
+class FakeTextToSpeech:
+    """One clip per sentence; the clip's length follows the text, so tests can tell them apart."""
+
+    def __init__(self, *, delay: float = 0.0, sample_rate: int = 16000) -> None:
+        self.delay = delay
+        self._rate = sample_rate
+        self.requests: list[str] = []
+        self._loaded = False
+
+    @property
+    def name(self) -> str:
+        return "Fake voice"
+
+    @property
+    def sample_rate(self) -> int:
+        return self._rate
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def load(self) -> None:
+        self._loaded = True
+
+    def synthesize(
+        self, text: str, *, cancel: CancelToken, rate: float = 1.0, volume: float = 1.0
+    ) -> Iterator[AudioClip]:
+        self.load()
+        self.requests.append(text)
+        if self.delay and cancel.wait(self.delay):
+            return
+        yield AudioClip(b"\x10\x00" * (len(text) * 100), self._rate)
+
+    def close(self) -> None:
+        self._loaded = False
+
+
+class FakeSpeechToText:
+    """Hears whatever ``heard`` says (or nothing for clips shorter than ``min_seconds``)."""
+
+    def __init__(
+        self,
+        heard: str = "What is the capital of France?",
+        *,
+        min_seconds: float = 0.3,
+        delay: float = 0.0,
+    ) -> None:
+        self.heard = heard
+        self.min_seconds = min_seconds
+        self.delay = delay
+        self.clips: list[AudioClip] = []
+        self._loaded = False
+
+    @property
+    def name(self) -> str:
+        return "Fake ears"
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def load(self) -> None:
+        self._loaded = True
+
+    def transcribe(self, clip: AudioClip, *, cancel: CancelToken) -> Transcript:
+        self.load()
+        self.clips.append(clip)
+        if self.delay:
+            cancel.wait(self.delay)
+        text = self.heard if clip.duration >= self.min_seconds else ""
+        return Transcript(text, "en", clip.duration, clip.duration if text else 0.0)
+
+    def close(self) -> None:
+        self._loaded = False
