@@ -21,6 +21,8 @@ from app.store.history import SqliteConversationStore
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
+    from app.workers.voice import VoiceController
+
 log = logging.getLogger(__name__)
 
 
@@ -93,6 +95,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
     from app.ui.single_instance import ActivationServer, ask_running_instance_to_activate
     from app.ui.theme import ASSETS, apply_theme
     from app.workers.backend import AssistantBackend, ModelChoice
+    from app.workers.voice import VoiceOptions
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -148,7 +151,11 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         save_settings=lambda s: save_settings(paths.settings_file, s),
         data_dir=str(paths.data_dir),
     )
-    window = MainWindow(backend)
+    voice = build_voice(core.registry, core.settings)
+    backend.settings_changed.connect(
+        lambda s: voice.apply(VoiceOptions.from_settings(s)) if voice is not None else None
+    )
+    window = MainWindow(backend, voice)
     server = ActivationServer(paths.data_dir)
     if not server.listen():
         log.warning("could not listen for a second launch; it will show a message instead")
@@ -166,6 +173,8 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
     window.show()
     if warm_up:
         backend.warm_up()
+        if voice is not None:
+            voice.warm_up()
     try:
         return int(app.exec())
     finally:
@@ -173,6 +182,24 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         core.store.close()
         core.assistant.llm.close()
         lock.release()
+
+
+def build_voice(registry: ModelRegistry, settings: Settings) -> VoiceController | None:
+    """Microphone, speaker and speech models; None (text only) when a model is missing."""
+    from app.workers.qt_audio import QtPlayer, QtRecorder
+    from app.workers.voice import VoiceController, VoiceOptions
+
+    try:
+        stt = make_speech_to_text(registry, settings.stt_model, settings)
+        tts = make_text_to_speech(registry, settings.voice)
+    except ModelError as exc:
+        log.warning("voice disabled: %s", exc.message)
+        return None
+    player = QtPlayer()
+    player.set_device(settings.output_device)
+    return VoiceController(
+        QtRecorder(), player, stt, tts, options=VoiceOptions.from_settings(settings)
+    )
 
 
 def _close_on_signals(window: QWidget) -> None:

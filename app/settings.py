@@ -101,6 +101,14 @@ class Settings:
     speech_rate: float = 1.0
     """Speaking rate: 1.0 is the voice's own pace, 1.5 is half again as fast."""
     speech_volume: float = 1.0
+    mute: bool = False
+    """Do not speak replies to spoken questions."""
+    review_transcript: bool = False
+    """Put what was heard in the composer to check, instead of sending it at once."""
+    max_recording_seconds: float = 60.0
+    input_device: str = ""
+    """Microphone id ("" for the system default)."""
+    output_device: str = ""
     last_conversation: str = ""
     """Reopened at start."""
     window_geometry: str = field(default="", repr=False)
@@ -165,11 +173,16 @@ def load_settings(path: Path) -> Settings:
         if key not in known:
             continue
         default = getattr(defaults, key)
-        wrong_type = isinstance(default, bool) or not isinstance(value, type(default))
-        if wrong_type and not (isinstance(default, float) and isinstance(value, int)):
+        if isinstance(default, bool):
+            wrong_type = not isinstance(value, bool)
+        elif isinstance(default, float):
+            wrong_type = isinstance(value, bool) or not isinstance(value, int | float)
+        else:
+            wrong_type = isinstance(value, bool) or not isinstance(value, type(default))
+        if wrong_type:
             log.warning("setting %s has an unexpected value %r; using the default", key, value)
             continue
-        values[key] = value
+        values[key] = float(value) if isinstance(default, float) else value
     return Settings(**values).validated()
 
 

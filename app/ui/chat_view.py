@@ -176,7 +176,8 @@ class ChatView(QScrollArea):
         if drop_if_empty and not bubble.text.strip():
             self._discard(bubble)
             return
-        bubble.set_footer(footer)
+        if footer:
+            bubble.set_footer(footer)
 
     def _fit_user_bubble(self, bubble: MessageBubble) -> None:
         natural = bubble.natural_width()

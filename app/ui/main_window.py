@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import AssistantError
 from app.core.events import AssistantEvent, EventType
-from app.ui.chat_view import ChatView
+from app.ui.chat_view import ChatView, MessageBubble
 from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationList
 from app.ui.notifications import NotificationArea
@@ -28,6 +28,10 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_theme
 from app.workers.backend import AssistantBackend
 from app.workers.jobs import Job
+from app.workers.voice import VoiceController
+
+TALK_KEY = Qt.Key.Key_Space
+TALK_MODIFIER = Qt.KeyboardModifier.ControlModifier
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +40,12 @@ class MainWindow(QMainWindow):
     turn_finished = Signal()
     """Emitted after a turn's last event was rendered (used by tests and benchmarks)."""
 
-    def __init__(self, backend: AssistantBackend) -> None:
+    def __init__(self, backend: AssistantBackend, voice: VoiceController | None = None) -> None:
         super().__init__()
         self.backend = backend
+        self.voice = voice
+        self._spoken_turn = False
+        self._talk_by_key = False
         self.setWindowTitle("Hearth")
         self.resize(1000, 700)
         self.conversation_id = ""
@@ -46,6 +53,7 @@ class MainWindow(QMainWindow):
         self._turn_conversation = ""
         self._tokens = 0
         self._first_token_at = 0.0
+        self._spoken_bubble: MessageBubble | None = None
 
         self.conversations = ConversationList(self)
         self.notifications = NotificationArea(self)
@@ -91,6 +99,9 @@ class MainWindow(QMainWindow):
         backend.error.connect(self.show_error)
         backend.settings_changed.connect(self._apply_settings)
 
+        if voice is not None:
+            self._connect_voice(voice)
+
         geometry = backend.settings.window_geometry
         if geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
@@ -102,6 +113,71 @@ class MainWindow(QMainWindow):
         elif ids:
             self.open_conversation(ids[0])
         self.composer.input.setFocus()
+
+    # -- voice -----------------------------------------------------------------------------------
+
+    def _connect_voice(self, voice: VoiceController) -> None:
+        self.composer.enable_voice(True)
+        self.composer.talk_pressed.connect(voice.press)
+        self.composer.talk_released.connect(voice.release)
+        voice.listening_changed.connect(self.composer.set_listening)
+        voice.level.connect(self.composer.show_level)
+        voice.elapsed.connect(self.composer.show_elapsed)
+        voice.partial.connect(lambda text: self.composer.show_hint(f"Hearing: {text}"))
+        voice.not_heard.connect(self._not_heard)
+        voice.notice.connect(
+            lambda text: self.notifications.show_message(text, level="warning", timeout_ms=8000)
+        )
+        voice.error.connect(self.show_error)
+        voice.interrupted.connect(self.stop)
+        voice.transcribed.connect(self._transcribed)
+        voice.timings_ready.connect(self._show_timings)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """Hold Ctrl+Space anywhere in the window to talk."""
+        voice = self.voice
+        kind = event.type()
+        if voice is None or kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            return False
+        if not isinstance(event, QKeyEvent) or event.key() != TALK_KEY:
+            return False
+        if kind == QEvent.Type.KeyPress:
+            in_this_window = isinstance(watched, QWidget) and watched.window() is self
+            if not event.modifiers() & TALK_MODIFIER or not in_this_window:
+                return False
+            if not event.isAutoRepeat() and not voice.listening:
+                self._talk_by_key = True
+                voice.press()
+            return True
+        if self._talk_by_key and not event.isAutoRepeat():
+            self._talk_by_key = False
+            voice.release()
+            return True
+        return self._talk_by_key
+
+    def _not_heard(self, text: str) -> None:
+        self.composer.show_hint(text)
+        self._status("Nothing heard")
+
+    def _transcribed(self, text: str) -> None:
+        if self.backend.settings.review_transcript:
+            self.composer.input.setPlainText(text)
+            self.composer.input.setFocus()
+            self.composer.show_hint("Check the words, then press Enter to send.")
+            return
+        self.composer.show_hint("")
+        self.send(text, spoken=True)
+
+    def _show_timings(self, timings: object) -> None:
+        summary = getattr(timings, "summary", lambda: "")()
+        bubble = self._spoken_bubble
+        if bubble is not None and summary:
+            total = summary.split(" (")[0]
+            bubble.set_footer(total)
+            bubble.footer.setToolTip(summary)
 
     # -- menus and shortcuts ---------------------------------------------------------------------
 
@@ -229,7 +305,7 @@ class MainWindow(QMainWindow):
     def busy(self) -> bool:
         return self._turn_job is not None
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, *, spoken: bool = False) -> None:
         if self.busy:
             return
         if not self.conversation_id:
@@ -241,7 +317,10 @@ class MainWindow(QMainWindow):
                 return
             self.backend.remember(last_conversation=self.conversation_id)
         self.chat.add_message("user", text)
-        self.chat.start_reply()
+        self._spoken_bubble = self.chat.start_reply()
+        self._spoken_turn = spoken and self.voice is not None
+        if self._spoken_turn and self.voice is not None:
+            self.voice.begin_reply()
         self._tokens = 0
         self._first_token_at = 0.0
         self._turn_conversation = self.conversation_id
@@ -254,6 +333,8 @@ class MainWindow(QMainWindow):
         self._status("Thinking…")
 
     def stop(self) -> None:
+        if self.voice is not None:
+            self.voice.stop_speaking()
         if self._turn_job is not None:
             self.backend.stop()
             self._status("Stopping…")
@@ -288,11 +369,15 @@ class MainWindow(QMainWindow):
             if self._tokens == 1:
                 self._first_token_at = now
                 self._status("Answering…")
+                if self._spoken_turn and self.voice is not None:
+                    self.voice.mark_first_token()
             elif now > self._first_token_at:
                 rate = (self._tokens - 1) / (now - self._first_token_at)
                 self.speed_label.setText(f"{rate:.1f} tok/s")
             if self._showing_turn():
                 self.chat.append_to_reply(str(event.data.get("text", "")))
+            if self._spoken_turn and self.voice is not None:
+                self.voice.feed_reply(str(event.data.get("text", "")))
         elif kind is EventType.STATS:
             rate = float(event.data.get("tokens_per_second", 0.0))
             if rate:
@@ -306,6 +391,11 @@ class MainWindow(QMainWindow):
             self.busy_bar.hide()
             cancelled = bool(event.data.get("cancelled"))
             failed = bool(event.data.get("failed"))
+            if self._spoken_turn and self.voice is not None:
+                if cancelled or failed:
+                    self.voice.stop_speaking()
+                else:
+                    self.voice.end_reply()
             if self._showing_turn():
                 footer = "Stopped" if cancelled else ("Failed" if failed else "")
                 self.chat.finish_reply(footer, drop_if_empty=True)
@@ -351,5 +441,10 @@ class MainWindow(QMainWindow):
             window_geometry=bytes(self.saveGeometry().toBase64().data()).decode("ascii"),
             last_conversation=self.conversation_id,
         )
+        if self.voice is not None:
+            app = QApplication.instance()
+            if app is not None:
+                app.removeEventFilter(self)
+            self.voice.shutdown()
         self.backend.shutdown()
         super().closeEvent(event)

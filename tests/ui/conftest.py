@@ -12,6 +12,7 @@ from app.settings import Paths, Settings, load_settings, save_settings
 from app.store.history import SqliteConversationStore
 from app.ui.main_window import MainWindow
 from app.workers.backend import AssistantBackend, ModelChoice
+from app.workers.voice import VoiceController
 from pytestqt.qtbot import QtBot
 
 from tests.fakes import FakeLanguageModel
@@ -29,6 +30,7 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
         *,
         models: dict[str, Callable[[], LanguageModel]] | None = None,
         settings: Settings | None = None,
+        voice: VoiceController | None = None,
     ) -> MainWindow:
         factories.update(models or {})
         settings = settings or load_settings(paths.settings_file)
@@ -43,7 +45,7 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
             save_settings=lambda s: save_settings(paths.settings_file, s),
             data_dir=str(paths.data_dir),
         )
-        window = MainWindow(backend)
+        window = MainWindow(backend, voice)
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
@@ -54,6 +56,8 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
     for window, store in created:
         window.close()  # saves UI state and stops the worker thread
         assert not window.backend.runner.is_running(), "a worker thread was left running"
+        if window.voice is not None:
+            assert not window.voice.runner.is_running(), "the voice thread was left running"
         store.close()
 
 

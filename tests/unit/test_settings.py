@@ -63,3 +63,16 @@ def test_paths_follow_the_environment(tmp_path: Path, monkeypatch: object) -> No
     assert p.history_db.parent == p.data_dir
     assert p.models_cache == (tmp_path / "c" / "models").resolve()
     assert Settings().model == DEFAULT_MODEL
+
+
+def test_booleans_and_floats_are_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps({"mute": True, "review_transcript": 1, "speech_rate": 2, "llm_threads": True}),
+        encoding="utf-8",
+    )
+    s = load_settings(path)
+    assert s.mute is True
+    assert s.review_transcript is False  # 1 is not a boolean: default kept
+    assert s.speech_rate == 2.0 and isinstance(s.speech_rate, float)
+    assert s.llm_threads == Settings().llm_threads

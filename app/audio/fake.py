@@ -1,0 +1,70 @@
+"""Fake microphone and speaker that implement Recorder and Player, for fast tests."""
+
+from __future__ import annotations
+
+from app.audio.devices import CAPTURE_RATE, AudioDevice, AudioDeviceError, rms_level
+from app.core.ports import AudioClip
+
+
+class FakeRecorder:
+    """Returns ``clip`` (cut to the time "recorded") or fails like a missing device."""
+
+    def __init__(self, clip: AudioClip | None = None, *, missing: bool = False) -> None:
+        self.clip = clip or AudioClip(b"\x00\x10" * CAPTURE_RATE, CAPTURE_RATE)
+        self.missing = missing
+        self.starts: list[str] = []
+        self._recording = False
+
+    def input_devices(self) -> list[AudioDevice]:
+        return [] if self.missing else [AudioDevice("fake-mic", "Fake microphone", True)]
+
+    def start(self, device_id: str = "") -> None:
+        if self.missing:
+            raise AudioDeviceError("No microphone was found. Connect one; typing keeps working.")
+        self.starts.append(device_id)
+        self._recording = True
+
+    @property
+    def recording(self) -> bool:
+        return self._recording
+
+    def level(self) -> float:
+        return rms_level(self.clip.pcm[:3200]) if self._recording else 0.0
+
+    def snapshot(self) -> AudioClip:
+        return self.clip
+
+    def stop(self) -> AudioClip:
+        self._recording = False
+        return self.clip
+
+
+class FakePlayer:
+    """Records what it was asked to play; ``playing`` until ``finish()`` or ``stop()``."""
+
+    def __init__(self) -> None:
+        self.played: list[AudioClip] = []
+        self.stops = 0
+        self.device = ""
+        self._playing = False
+
+    def output_devices(self) -> list[AudioDevice]:
+        return [AudioDevice("fake-speaker", "Fake speaker", True)]
+
+    def set_device(self, device_id: str) -> None:
+        self.device = device_id
+
+    def play(self, clip: AudioClip) -> None:
+        self.played.append(clip)
+        self._playing = True
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def finish(self) -> None:
+        self._playing = False
+
+    def stop(self) -> None:
+        self.stops += 1
+        self._playing = False

@@ -1,0 +1,186 @@
+"""Push-to-talk in the window, with fake devices and fake speech engines."""
+
+from __future__ import annotations
+
+from app.audio.devices import CAPTURE_RATE
+from app.audio.fake import FakePlayer, FakeRecorder
+from app.core.ports import AudioClip
+from app.settings import Settings
+from app.ui.main_window import MainWindow
+from app.workers.voice import VoiceController, VoiceOptions
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from tests.fakes import FakeLanguageModel, FakeSpeechToText, FakeTextToSpeech
+from tests.ui.conftest import WindowFactory, texts
+
+REPLY = "Paris is the capital of France. It is lovely in spring. Enjoy your trip!"
+
+
+def seconds(duration: float) -> AudioClip:
+    return AudioClip(b"\x00\x10" * int(CAPTURE_RATE * duration), CAPTURE_RATE)
+
+
+class Rig:
+    def __init__(
+        self,
+        qtbot: QtBot,
+        make_window: WindowFactory,
+        *,
+        heard: str = "",
+        clip: AudioClip | None = None,
+        llm: FakeLanguageModel | None = None,
+        options: VoiceOptions | None = None,
+        settings: Settings | None = None,
+        missing_mic: bool = False,
+    ) -> None:
+        self.recorder = FakeRecorder(clip or seconds(1.5), missing=missing_mic)
+        self.player = FakePlayer()
+        self.stt = FakeSpeechToText(heard if heard else "What is the capital of France?")
+        self.tts = FakeTextToSpeech()
+        self.voice = VoiceController(
+            self.recorder, self.player, self.stt, self.tts, options=options or VoiceOptions()
+        )
+        self.window: MainWindow = make_window(
+            llm or FakeLanguageModel(REPLY), voice=self.voice, settings=settings
+        )
+        self.qtbot = qtbot
+
+    def hold_button(self, ms: int = 100) -> None:
+        button = self.window.composer.talk_button
+        self.qtbot.mousePress(button, Qt.MouseButton.LeftButton)
+        self.qtbot.wait(ms)
+        self.qtbot.mouseRelease(button, Qt.MouseButton.LeftButton)
+
+
+def recording(rig: Rig) -> bool:
+    return rig.recorder.recording
+
+
+def test_hold_to_talk_sends_the_transcript_and_speaks_the_reply(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    rig = Rig(qtbot, make_window)
+    assert rig.window.composer.talk_button.isVisible()
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        rig.hold_button()
+    assert texts(rig.window) == [("user", "What is the capital of France?"), ("assistant", REPLY)]
+    qtbot.waitUntil(lambda: len(rig.player.played) == 3, timeout=5000)
+    assert rig.tts.requests == [
+        "Paris is the capital of France.",
+        "It is lovely in spring.",
+        "Enjoy your trip!",
+    ]
+    timings = rig.voice.timings
+    assert timings is not None
+    assert set(timings.marks) == {
+        "release",
+        "transcript",
+        "first_token",
+        "first_sentence",
+        "first_audio",
+    }
+    footer = rig.window.chat.bubbles()[-1].footer
+    assert footer.text().startswith("Spoke after")
+    assert "hearing" in footer.toolTip() and "thinking" in footer.toolTip()
+    assert rig.stt.clips[-1].duration >= 1.5
+
+
+def test_ctrl_space_held_anywhere_in_the_window(qtbot: QtBot, make_window: WindowFactory) -> None:
+    rig = Rig(qtbot, make_window)
+    box = rig.window.composer.input
+    rig.window.activateWindow()
+    box.setFocus()
+    qtbot.keyPress(box, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    assert recording(rig)
+    assert rig.window.composer.meter.isVisibleTo(rig.window)
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        qtbot.keyRelease(box, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    assert not recording(rig)
+    assert box.toPlainText() == ""  # the space was not typed into the message
+    assert texts(rig.window)[0] == ("user", "What is the capital of France?")
+
+
+def test_a_tap_is_not_a_question(qtbot: QtBot, make_window: WindowFactory) -> None:
+    rig = Rig(qtbot, make_window, clip=seconds(0.1))
+    rig.hold_button(20)
+    qtbot.wait(100)
+    assert "didn't catch that" in rig.window.composer.hint.text()
+    assert texts(rig.window) == [] and not rig.window.busy
+    assert rig.window.notifications.visible_notifications() == []
+    assert rig.stt.clips == []  # too short to bother the recogniser
+
+
+def test_silence_is_not_a_question(qtbot: QtBot, make_window: WindowFactory) -> None:
+    rig = Rig(qtbot, make_window)
+    rig.stt.heard = ""
+    rig.hold_button()
+    qtbot.waitUntil(lambda: "didn't catch that" in rig.window.composer.hint.text(), timeout=5000)
+    assert texts(rig.window) == []
+    assert rig.window.notifications.visible_notifications() == []
+
+
+def test_review_first_puts_the_words_in_the_composer(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    rig = Rig(qtbot, make_window, settings=Settings(review_transcript=True))
+    rig.hold_button()
+    qtbot.waitUntil(lambda: rig.window.composer.input.toPlainText() != "", timeout=5000)
+    assert rig.window.composer.input.toPlainText() == "What is the capital of France?"
+    assert texts(rig.window) == [] and not rig.window.busy
+
+
+def test_barge_in_stops_the_reply_and_listens(qtbot: QtBot, make_window: WindowFactory) -> None:
+    llm = FakeLanguageModel(" ".join(f"Sentence {i}." for i in range(100)), token_delay=0.03)
+    rig = Rig(qtbot, make_window, llm=llm)
+    rig.hold_button()
+    qtbot.waitUntil(lambda: len(rig.player.played) >= 1, timeout=10000)
+    assert rig.window.busy
+    stops = rig.player.stops
+    qtbot.mousePress(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    assert rig.player.stops > stops  # silence at once
+    assert rig.recorder.recording  # and listening
+    qtbot.waitUntil(lambda: not rig.window.busy, timeout=5000)
+    assert rig.window.chat.bubbles()[-1].footer.text() == "Stopped"
+    spoken = len(rig.tts.requests)
+    qtbot.wait(300)
+    assert len(rig.tts.requests) == spoken  # nothing more is synthesised
+    rig.voice.cancel_listening()
+
+
+def test_no_microphone_is_a_clear_message_and_typing_still_works(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    rig = Rig(qtbot, make_window, missing_mic=True)
+    rig.hold_button()
+    notes = rig.window.notifications.visible_notifications()
+    assert len(notes) == 1 and "No microphone" in notes[0].message
+    box = rig.window.composer.input
+    qtbot.keyClicks(box, "typed question")
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert texts(rig.window)[-1] == ("assistant", REPLY)
+    assert rig.player.played == []  # typed questions get typed answers
+
+
+def test_recording_is_capped_with_a_warning(qtbot: QtBot, make_window: WindowFactory) -> None:
+    rig = Rig(qtbot, make_window, options=VoiceOptions(max_seconds=0.3))
+    qtbot.mousePress(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        pass  # still holding: the cap releases by itself
+    notes = rig.window.notifications.visible_notifications()
+    assert any(
+        "Recording stopped at 0 seconds" in n.message or "Recording stopped" in n.message
+        for n in notes
+    )
+    qtbot.mouseRelease(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    assert texts(rig.window)[0][0] == "user"
+
+
+def test_mute_keeps_the_voice_quiet(qtbot: QtBot, make_window: WindowFactory) -> None:
+    rig = Rig(qtbot, make_window, options=VoiceOptions(mute=True))
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        rig.hold_button()
+    qtbot.wait(200)
+    assert texts(rig.window)[-1] == ("assistant", REPLY)
+    assert rig.player.played == [] and rig.tts.requests == []
