@@ -11,6 +11,10 @@ import app  # noqa: F401  (offline environment before anything heavy)
 import pytest
 from app.settings import Paths
 
+from tests.pulse import pulse
+
+__all__ = ["pulse"]  # one PulseAudio server per test session, for every test that asks
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,8 +18,8 @@ from app.settings import DEFAULT_STT, DEFAULT_VOICE, Settings
 from app.workers.qt_audio import QtPlayer, QtRecorder
 from pytestqt.qtbot import QtBot
 
-from tests.audio.conftest import Pulse, write_wav_16k
 from tests.conftest import require, shared_cache_dir
+from tests.pulse import Pulse, write_wav_16k
 
 pytestmark = pytest.mark.model
 

@@ -1,4 +1,4 @@
-"""A private PulseAudio server with a virtual speaker and a virtual microphone.
+"""Fixture: a private PulseAudio server with a virtual speaker and a virtual microphone.
 
 hearth_speaker       a null sink: what Hearth plays; record its monitor to hear it.
 hearth_mic_feed      a null sink the test plays speech into (paplay)...
@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require
-
 
 @dataclass(frozen=True)
 class Pulse:
@@ -35,6 +33,8 @@ class Pulse:
 
 @pytest.fixture(scope="session")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
+    from tests.conftest import require  # (conftest imports this module)
+
     require(
         shutil.which("pulseaudio") is not None and shutil.which("paplay") is not None,
         "PulseAudio (Debian packages pulseaudio, pulseaudio-utils) is not installed",
