@@ -7,6 +7,7 @@ hearth_mic           ...remapped as a real capture source: Hearth's microphone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -31,17 +32,19 @@ class Pulse:
         )
 
 
-@pytest.fixture(scope="session")
-def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
-    from tests.conftest import require  # (conftest imports this module)
+class PulseUnavailableError(RuntimeError):
+    pass
 
-    require(
-        shutil.which("pulseaudio") is not None and shutil.which("paplay") is not None,
-        "PulseAudio (Debian packages pulseaudio, pulseaudio-utils) is not installed",
-    )
-    root = tmp_path_factory.mktemp("pulse")
+
+@contextlib.contextmanager
+def virtual_pulse(root: Path) -> Iterator[Pulse]:
+    """Start a private PulseAudio server under ``root``; point this process at it."""
+    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
+        raise PulseUnavailableError(
+            "PulseAudio (Debian packages pulseaudio, pulseaudio-utils) is not installed"
+        )
     runtime = root / "run"
-    runtime.mkdir(mode=0o700)
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     env = dict(
         os.environ,
         XDG_RUNTIME_DIR=str(runtime),
@@ -64,36 +67,47 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
         "--load=module-remap-source master=hearth_mic_feed.monitor source_name=hearth_mic",
         "--load=module-always-sink",
     ]
-    log = (root / "pulse.log").open("w")
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-    pulse = Pulse(env)
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if pulse.run("pactl", "info", timeout=5).returncode == 0:
-                break
-            require(proc.poll() is None, "pulseaudio exited: " + (root / "pulse.log").read_text())
-            time.sleep(0.1)
-        pulse.run("pactl", "set-default-sink", pulse.speaker)
-        pulse.run("pactl", "set-default-source", pulse.mic)
-        # Qt's PulseAudio backend reads these from this process's environment.
-        saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}
-        os.environ["XDG_RUNTIME_DIR"] = env["XDG_RUNTIME_DIR"]
-        os.environ["PULSE_RUNTIME_PATH"] = env["PULSE_RUNTIME_PATH"]
-        yield pulse
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    finally:
-        proc.terminate()
+    log_path = root / "pulse.log"
+    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}
+    with (
+        log_path.open("w") as log,
+        subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT) as proc,
+    ):
+        pulse = Pulse(env)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            deadline = time.monotonic() + 20
+            while pulse.run("pactl", "info", timeout=5).returncode != 0:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise PulseUnavailableError("pulseaudio did not start: " + log_path.read_text())
+                time.sleep(0.1)
+            pulse.run("pactl", "set-default-sink", pulse.speaker)
+            pulse.run("pactl", "set-default-source", pulse.mic)
+            # Qt's PulseAudio backend reads these from this process's environment.
+            os.environ["XDG_RUNTIME_DIR"] = env["XDG_RUNTIME_DIR"]
+            os.environ["PULSE_RUNTIME_PATH"] = env["PULSE_RUNTIME_PATH"]
+            yield pulse
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
+    from tests.conftest import require  # (conftest imports this module)
+
+    try:
+        with virtual_pulse(tmp_path_factory.mktemp("pulse")) as server:
+            yield server
+    except PulseUnavailableError as exc:
+        require(False, str(exc))
 
 
 def write_wav_16k(path: Path, pcm: bytes, rate: int) -> None:
