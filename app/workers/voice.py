@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.audio.devices import AudioDeviceError, Player, Recorder
+from app.audio.devices import AudioDeviceError, Player, Recorder, rms_level
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
 from app.core.ports import AudioClip, SpeechToText, TextToSpeech, Transcript
@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 
 MIN_SECONDS = 0.3
 """Shorter than this is a tap, not speech."""
-PARTIAL_INTERVAL_MS = 1000
+PARTIAL_INTERVAL_MS = 250
+"""How often to check whether a new partial transcript can start (one runs at a time)."""
+SILENT_LEVEL = 0.35
+"""rms_level below this (about -39 dBFS) counts as silence when judging the tail."""
 TICK_MS = 100
 NOT_HEARD = "I didn't catch that. Hold the button (or Ctrl+Space) while you speak."
 
@@ -54,6 +57,12 @@ class VoiceOptions:
             input_device=settings.input_device,
             output_device=settings.output_device,
         )
+
+
+def _silent(pcm: bytes, rate: int) -> bool:
+    """No 50 ms window of ``pcm`` rises above SILENT_LEVEL."""
+    step = rate // 20 * 2
+    return all(rms_level(pcm[i : i + step]) < SILENT_LEVEL for i in range(0, len(pcm), step))
 
 
 class VoiceController(QObject):
@@ -96,6 +105,12 @@ class VoiceController(QObject):
         self.runner = JobRunner("hearth-voice", parent=self)
         self._started = 0.0
         self._partial_job: Job | None = None
+        self._partial: tuple[float, str] | None = None
+        """(seconds of audio covered, text) of the newest partial transcript."""
+        self._take = 0
+        """Counts recordings, so a late partial of an old one is ignored."""
+        self._released: AudioClip | None = None
+        """A released recording waiting for the partial transcript in flight."""
         self._final_job: Job | None = None
         self._speech_job: Job | None = None
         self._speech: SpeechQueue | None = None
@@ -137,6 +152,9 @@ class VoiceController(QObject):
             self.error.emit(exc)
             return
         self._started = time.monotonic()
+        self._take += 1
+        self._partial = None
+        self._released = None
         self._tick.start()
         self._partial_timer.start()
         self.listening_changed.emit(True)
@@ -150,13 +168,31 @@ class VoiceController(QObject):
         clip = self.recorder.stop()
         self.listening_changed.emit(False)
         self.level.emit(0.0)
-        if self._partial_job is not None:
-            self._partial_job.cancel()
         self.timings = VoiceTimings()
         self.timings.mark("release")
         if clip.duration < MIN_SECONDS:
+            if self._partial_job is not None:
+                self._partial_job.cancel()
             self.not_heard.emit(NOT_HEARD)
             return
+        if self._partial_job is not None:
+            self._released = clip  # decide when the partial in flight is done
+            return
+        self._finish(clip)
+
+    def _finish(self, clip: AudioClip) -> None:
+        """Use the newest partial if only silence came after it; else transcribe it all."""
+        self._released = None
+        if self._partial is not None:
+            covered, text = self._partial
+            tail = clip.pcm[int(covered * clip.sample_rate) * 2 :]
+            if text and _silent(tail, clip.sample_rate):
+                log.info(
+                    "final transcript taken from the partial (tail %.2f s of silence)",
+                    len(tail) / 2 / clip.sample_rate,
+                )
+                self._final(Transcript(text, "", clip.duration, covered))
+                return
         job = self._transcribe(clip, "transcribe")
         self._final_job = job
         job.succeeded.connect(self._final)
@@ -201,13 +237,22 @@ class VoiceController(QObject):
             return
         job = self._transcribe(clip, "partial transcript")
         self._partial_job = job
+        take = self._take
 
         def done(result: object) -> None:
-            if isinstance(result, Transcript) and result.text and self.listening:
-                self.partial.emit(result.text)
+            if isinstance(result, Transcript) and take == self._take:
+                self._partial = (clip.duration, result.text)
+                if result.text and self.listening:
+                    self.partial.emit(result.text)
+
+        def over() -> None:
+            if self._partial_job is job:
+                self._partial_job = None
+            if self._released is not None:
+                self._finish(self._released)
 
         job.succeeded.connect(done)
-        job.finished.connect(lambda: setattr(self, "_partial_job", None))
+        job.finished.connect(over)
 
     def _final(self, result: object) -> None:
         if not isinstance(result, Transcript):

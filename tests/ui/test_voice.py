@@ -184,3 +184,36 @@ def test_mute_keeps_the_voice_quiet(qtbot: QtBot, make_window: WindowFactory) ->
     qtbot.wait(200)
     assert texts(rig.window)[-1] == ("assistant", REPLY)
     assert rig.player.played == [] and rig.tts.requests == []
+
+
+def test_partial_transcripts_show_and_make_the_final_one_instant(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    rig = Rig(qtbot, make_window)
+    qtbot.mousePress(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: rig.window.composer.hint.text().startswith("Hearing: "), timeout=5000)
+    assert rig.window.composer.hint.text() == "Hearing: What is the capital of France?"
+    partials = len(rig.stt.clips)
+    assert partials >= 1
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        qtbot.mouseRelease(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    # Nothing but silence came after the last partial: it became the final transcript
+    # without another pass of speech recognition.
+    assert len(rig.stt.clips) == partials
+    assert texts(rig.window)[0] == ("user", "What is the capital of France?")
+
+
+def test_speech_after_the_last_partial_is_transcribed_again(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    rig = Rig(qtbot, make_window)
+    qtbot.mousePress(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(rig.stt.clips) >= 1, timeout=5000)
+    rig.voice._partial_timer.stop()  # no more partials: the user keeps talking
+    qtbot.wait(100)
+    rig.recorder.clip = seconds(3.0)  # the recording grew with more speech
+    rig.stt.heard = "What is the capital of France and of Spain?"
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        qtbot.mouseRelease(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    assert rig.stt.clips[-1].duration == 3.0
+    assert texts(rig.window)[0] == ("user", "What is the capital of France and of Spain?")

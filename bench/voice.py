@@ -1,0 +1,227 @@
+"""Voice latency benchmark: real spoken turns through a virtual microphone and speaker.
+
+For each chat model (default and fast) it asks N spoken questions the way a user would: the
+question, spoken by piper, is played into a private PulseAudio microphone while push-to-talk is
+held in the real window; on release Hearth transcribes, answers and speaks. Every turn records
+release -> transcript -> first token -> first sentence -> first audio out (VoiceTimings). It also
+measures the speech-to-text real-time factor (tiny.en and base) and text-to-speech time to first
+audio. Figures are printed, never asserted.
+
+    .venv/bin/python -m bench.voice [--turns 6] [--models qwen2.5-coder-0.5b-instruct ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+QUESTIONS = (
+    "What is the capital of France?",
+    "How many days are there in a week?",
+    "Name a fruit that is yellow.",
+    "What colour is the sky on a clear day?",
+    "How many legs does a spider have?",
+    "What is the opposite of hot?",
+    "Which planet do we live on?",
+    "What do bees make?",
+)
+STAGES = (
+    ("release->transcript", "hearing (STT)"),
+    ("transcript->first_token", "thinking (LLM to first token)"),
+    ("first_token->first_sentence", "first sentence written"),
+    ("first_sentence->first_audio", "voice (TTS of sentence 1)"),
+    ("total", "release -> first audio"),
+)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def speech_figures(registry: object, tts: object) -> dict[str, float]:
+    from app.bootstrap import make_speech_to_text
+    from app.core.cancel import CancelToken
+    from app.core.ports import AudioClip, SpeechToText, TextToSpeech
+    from app.settings import Settings
+
+    assert isinstance(tts, TextToSpeech)
+    out: dict[str, float] = {}
+    started = time.perf_counter()
+    first = next(iter(tts.synthesize("Sure, here is what I found.", cancel=CancelToken())))
+    out["tts first audio, 6 words (s)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    clips = list(tts.synthesize(" ".join(QUESTIONS[:4]), cancel=CancelToken()))
+    spent = time.perf_counter() - started
+    audio = AudioClip(b"".join(c.pcm for c in clips), clips[0].sample_rate)
+    out["tts real-time factor"] = spent / audio.duration
+    del first
+    for model in ("whisper-tiny.en", "whisper-base"):
+        stt = make_speech_to_text(registry, model, Settings())  # type: ignore[arg-type]
+        assert isinstance(stt, SpeechToText)
+        stt.load()
+        stt.transcribe(audio, cancel=CancelToken())  # warm
+        started = time.perf_counter()
+        stt.transcribe(audio, cancel=CancelToken())
+        out[f"stt real-time factor, {model} ({audio.duration:.1f} s clip)"] = (
+            time.perf_counter() - started
+        ) / audio.duration
+        stt.close()
+    return out
+
+
+def run_model(model_id: str, turns: int, pulse: object, workdir: Path) -> list[dict[str, float]]:
+    from app.bootstrap import make_language_model, make_speech_to_text, make_text_to_speech
+    from app.core.assistant import Assistant
+    from app.core.cancel import CancelToken
+    from app.engines.models import ModelRegistry
+    from app.settings import DEFAULT_STT, DEFAULT_VOICE, Paths, Settings
+    from app.store.history import SqliteConversationStore
+    from app.ui.main_window import MainWindow
+    from app.workers.backend import AssistantBackend
+    from app.workers.qt_audio import QtPlayer, QtRecorder
+    from app.workers.voice import VoiceController, VoiceOptions
+    from PySide6.QtWidgets import QApplication
+    from tests.pulse import Pulse, write_wav_16k
+
+    assert isinstance(pulse, Pulse)
+    app = QApplication.instance() or QApplication([])
+    registry = ModelRegistry(Paths.default().models_cache)
+    settings = Settings(model=model_id, max_reply_tokens=80)
+    store = SqliteConversationStore(workdir / f"{model_id}.sqlite3")
+    llm = make_language_model(registry, model_id, settings)
+    assistant = Assistant(llm, store, settings.assistant_config())
+    backend = AssistantBackend(
+        assistant,
+        store,
+        settings,
+        model_factory=lambda m, s: llm,
+        models=lambda: [],
+        save_settings=lambda s: None,
+        data_dir=str(workdir),
+    )
+    tts = make_text_to_speech(registry, DEFAULT_VOICE)
+    player = QtPlayer()
+    player.set_device(pulse.speaker)
+    voice = VoiceController(
+        QtRecorder(),
+        player,
+        make_speech_to_text(registry, DEFAULT_STT, settings),
+        tts,
+        options=VoiceOptions(input_device=pulse.mic, output_device=pulse.speaker),
+    )
+    window = MainWindow(backend, voice)
+    window.show()
+    # As the app does at start: models warm in the background before the first question.
+    jobs = [backend.warm_up(), voice.warm_up()]
+    wait_until(lambda: all(j.done for j in jobs), 120)
+    wavs = []
+    for i, question in enumerate(QUESTIONS[:turns]):
+        clips = list(tts.synthesize(question, cancel=CancelToken()))
+        wav = workdir / f"q{i}.wav"
+        write_wav_16k(wav, b"".join(c.pcm for c in clips), clips[0].sample_rate)
+        wavs.append(wav)
+    results: list[dict[str, float]] = []
+    for i, wav in enumerate(wavs):
+        window.new_conversation()
+        voice.press()
+        wait_until(lambda: False, 0.25)
+        with subprocess.Popen(
+            ["paplay", f"--device={pulse.mic_feed}", str(wav)], env=pulse.env
+        ) as mouth:
+            wait_until(lambda: mouth.poll() is not None, 30)
+        wait_until(lambda: False, 0.3)
+        voice.release()
+        spoke = wait_until(
+            lambda: voice.timings is not None and "first_audio" in voice.timings.marks, 120
+        )
+        wait_until(lambda: not window.busy and not voice.speaking, 120)
+        heard = window.chat.bubbles()[0].text if window.chat.bubbles() else ""
+        if not spoke or voice.timings is None:
+            print(f"  [{model_id}] turn {i + 1}: no audio (heard {heard!r})", file=sys.stderr)
+            continue
+        parts = voice.timings.breakdown()
+        results.append(parts)
+        print(
+            f"  [{model_id}] turn {i + 1}: {parts['total']:.2f} s  heard {heard!r}", file=sys.stderr
+        )
+    window.close()
+    llm.close()
+    store.close()
+    del app
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument(
+        "--models", nargs="+", default=["qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"]
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import app  # noqa: F401  (offline switches first)
+    from app.bootstrap import make_text_to_speech
+    from app.engines.models import ModelRegistry
+    from app.settings import DEFAULT_VOICE, Paths
+    from tests.pulse import virtual_pulse
+
+    registry = ModelRegistry(Paths.default().models_cache)
+    tts = make_text_to_speech(registry, DEFAULT_VOICE)
+    tts.load()
+    figures = speech_figures(registry, tts)
+    table: dict[str, list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp, virtual_pulse(Path(tmp) / "pulse") as pulse:
+        for model in args.models:
+            table[model] = run_model(model, args.turns, pulse, Path(tmp))
+    print()
+    print("speech engines (2 cores, one run):")
+    for name, value in figures.items():
+        print(f"  {name:<48} {value:.3f}")
+    print()
+    header = f"{'stage (s)':<34}" + "".join(f"{m[:22]:>26}" for m in table)
+    print(header)
+    print("-" * len(header))
+    for key, label in STAGES:
+        cells = []
+        for results in table.values():
+            values = [r[key] for r in results if key in r]
+            cells.append(
+                f"p50 {pct(values, 50):.2f} / p95 {pct(values, 95):.2f}" if values else "-"
+            )
+        print(f"{label:<34}" + "".join(f"{c:>26}" for c in cells))
+    print(
+        f"{'turns with audio':<34}"
+        + "".join(f"{len(r)}/{args.turns:>2}".rjust(26) for r in table.values())
+    )
+    totals = [r["total"] for rs in table.values() for r in rs]
+    if totals:
+        print(f"\nall turns: median release -> first audio {statistics.median(totals):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
