@@ -152,9 +152,16 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         data_dir=str(paths.data_dir),
     )
     voice = build_voice(core.registry, core.settings)
-    backend.settings_changed.connect(
-        lambda s: voice.apply(VoiceOptions.from_settings(s)) if voice is not None else None
-    )
+
+    def voice_settings(new: object) -> None:
+        if voice is None or not isinstance(new, Settings):
+            return
+        if new.stt_model != voice.stt_model_id:
+            voice.stt = make_speech_to_text(core.registry, new.stt_model, new)
+            voice.stt_model_id = new.stt_model
+        voice.apply(VoiceOptions.from_settings(new))
+
+    backend.settings_changed.connect(voice_settings)
     window = MainWindow(backend, voice)
     server = ActivationServer(paths.data_dir)
     if not server.listen():
@@ -197,9 +204,11 @@ def build_voice(registry: ModelRegistry, settings: Settings) -> VoiceController 
         return None
     player = QtPlayer()
     player.set_device(settings.output_device)
-    return VoiceController(
+    controller = VoiceController(
         QtRecorder(), player, stt, tts, options=VoiceOptions.from_settings(settings)
     )
+    controller.stt_model_id = settings.stt_model
+    return controller
 
 
 def _close_on_signals(window: QWidget) -> None:

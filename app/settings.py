@@ -31,6 +31,10 @@ FAST_MODEL = "smollm2-135m-instruct"
 MODEL_ALIASES = {"default": DEFAULT_MODEL, "fast": FAST_MODEL}
 DEFAULT_STT = "whisper-tiny.en"
 STT_ALIASES = {"tiny": DEFAULT_STT, "tiny.en": DEFAULT_STT, "base": "whisper-base"}
+STT_CHOICES = {
+    DEFAULT_STT: "Whisper tiny (English, fastest)",
+    "whisper-base": "Whisper base (multilingual)",
+}
 DEFAULT_VOICE = "piper-en_US-joe-medium"
 Theme = Literal["system", "light", "dark"]
 THEMES: tuple[Theme, ...] = ("system", "light", "dark")

@@ -425,7 +425,11 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(
-            self.backend.settings, self.backend.models(), self.backend.data_dir, self
+            self.backend.settings,
+            self.backend.models(),
+            self.backend.data_dir,
+            self,
+            voice=self.voice,
         )
         if dialog.exec():
             self.backend.update_settings(dialog.result_settings())

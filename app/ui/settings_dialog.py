@@ -5,23 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QStandardItemModel
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from app.settings import THEMES, Settings
+from app.core.errors import AssistantError
+from app.settings import STT_CHOICES, THEMES, Settings
 from app.workers.backend import ModelChoice
+from app.workers.voice import VoiceController
 
 
 class SettingsDialog(QDialog):
@@ -31,9 +36,12 @@ class SettingsDialog(QDialog):
         models: Sequence[ModelChoice],
         data_dir: str,
         parent: QWidget | None = None,
+        *,
+        voice: VoiceController | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Hearth settings")
+        self._voice = voice
         self._settings = settings
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -83,6 +91,9 @@ class SettingsDialog(QDialog):
         self.reply_tokens.setValue(settings.max_reply_tokens)
         form.addRow("Longest reply (tokens)", self.reply_tokens)
 
+        if voice is not None:
+            self._add_voice_section(form, settings, voice)
+
         folder_row = QHBoxLayout()
         self.data_dir = QLabel(data_dir, self)
         self.data_dir.setObjectName("dataDir")
@@ -104,11 +115,107 @@ class SettingsDialog(QDialog):
         choice = self._models.get(str(self.model.currentData()))
         self.model_notes.setText(choice.notes if choice else "")
 
+    # -- voice ----------------------------------------------------------------------------------
+
+    def _add_voice_section(
+        self, form: QFormLayout, settings: Settings, voice: VoiceController
+    ) -> None:
+        self.microphone = QComboBox(self)
+        self.microphone.addItem("System default", "")
+        for device in voice.recorder.input_devices():
+            self.microphone.addItem(device.name, device.id)
+        self.microphone.setCurrentIndex(max(0, self.microphone.findData(settings.input_device)))
+        mic_row = QHBoxLayout()
+        mic_row.addWidget(self.microphone, 1)
+        self.test_button = QPushButton("Test microphone", self)
+        self.test_button.setCheckable(True)
+        self.test_button.toggled.connect(self._test_microphone)
+        mic_row.addWidget(self.test_button)
+        form.addRow("Microphone", mic_row)
+        self.mic_meter = QProgressBar(self)
+        self.mic_meter.setRange(0, 100)
+        self.mic_meter.setTextVisible(False)
+        self.mic_meter.setMaximumHeight(10)
+        self.mic_status = QLabel("", self)
+        form.addRow("", self.mic_meter)
+        form.addRow("", self.mic_status)
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setInterval(50)
+        self._meter_timer.timeout.connect(
+            lambda: self.mic_meter.setValue(round(voice.recorder.level() * 100))
+        )
+
+        self.speaker = QComboBox(self)
+        self.speaker.addItem("System default", "")
+        for device in voice.player.output_devices():
+            self.speaker.addItem(device.name, device.id)
+        self.speaker.setCurrentIndex(max(0, self.speaker.findData(settings.output_device)))
+        form.addRow("Speaker", self.speaker)
+
+        self.stt_model = QComboBox(self)
+        for model_id, label in STT_CHOICES.items():
+            self.stt_model.addItem(label, model_id)
+        self.stt_model.setCurrentIndex(max(0, self.stt_model.findData(settings.stt_model)))
+        form.addRow("Speech recognition", self.stt_model)
+
+        self.speak_replies = QCheckBox("Speak replies to spoken questions", self)
+        self.speak_replies.setChecked(not settings.mute)
+        form.addRow("", self.speak_replies)
+        self.review = QCheckBox("Let me check what was heard before sending", self)
+        self.review.setChecked(settings.review_transcript)
+        form.addRow("", self.review)
+        self.rate = QDoubleSpinBox(self)
+        self.rate.setRange(0.5, 2.0)
+        self.rate.setSingleStep(0.1)
+        self.rate.setValue(settings.speech_rate)
+        self.rate.setSuffix("×")
+        form.addRow("Speaking rate", self.rate)
+        self.volume = QSpinBox(self)
+        self.volume.setRange(0, 200)
+        self.volume.setSuffix(" %")
+        self.volume.setValue(round(settings.speech_volume * 100))
+        form.addRow("Voice volume", self.volume)
+
+    def _test_microphone(self, on: bool) -> None:
+        voice = self._voice
+        if voice is None:
+            return
+        if on:
+            try:
+                voice.recorder.start(str(self.microphone.currentData()))
+            except AssistantError as exc:
+                self.mic_status.setText(exc.message)
+                self.test_button.setChecked(False)
+                return
+            self.mic_status.setText("Speak: the bar should move.")
+            self._meter_timer.start()
+        else:
+            self._meter_timer.stop()
+            if voice.recorder.recording:
+                voice.recorder.stop()
+            self.mic_meter.setValue(0)
+
+    def done(self, result: int) -> None:  # closing in any way stops the microphone test
+        if self._voice is not None and self.test_button.isChecked():
+            self.test_button.setChecked(False)
+        super().done(result)
+
     def result_settings(self) -> Settings:
-        return self._settings.replace(
+        chosen = self._settings.replace(
             model=str(self.model.currentData()),
             theme=str(self.theme.currentData()),
             llm_threads=self.threads.value(),
             context_tokens=self.context.value(),
             max_reply_tokens=self.reply_tokens.value(),
-        ).validated()
+        )
+        if self._voice is not None:
+            chosen = chosen.replace(
+                input_device=str(self.microphone.currentData()),
+                output_device=str(self.speaker.currentData()),
+                stt_model=str(self.stt_model.currentData()),
+                mute=not self.speak_replies.isChecked(),
+                review_transcript=self.review.isChecked(),
+                speech_rate=self.rate.value(),
+                speech_volume=self.volume.value() / 100,
+            )
+        return chosen.validated()

@@ -102,6 +102,8 @@ class VoiceController(QObject):
         self.stt = stt
         self.tts = tts
         self.options = options or VoiceOptions()
+        self.stt_model_id = ""
+        """Registry id of ``stt`` (set by the bootstrap; lets settings swap it)."""
         self.runner = JobRunner("hearth-voice", parent=self)
         self._started = 0.0
         self._partial_job: Job | None = None

@@ -217,3 +217,39 @@ def test_speech_after_the_last_partial_is_transcribed_again(
         qtbot.mouseRelease(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
     assert rig.stt.clips[-1].duration == 3.0
     assert texts(rig.window)[0] == ("user", "What is the capital of France and of Spain?")
+
+
+def test_voice_settings_and_microphone_test(qtbot: QtBot, make_window: WindowFactory) -> None:
+    from app.ui.settings_dialog import SettingsDialog
+
+    rig = Rig(qtbot, make_window)
+    window = rig.window
+    dialog = SettingsDialog(
+        window.backend.settings,
+        window.backend.models(),
+        window.backend.data_dir,
+        window,
+        voice=rig.voice,
+    )
+    qtbot.addWidget(dialog)
+    assert dialog.microphone.findData("fake-mic") > 0
+    assert dialog.speaker.findData("fake-speaker") > 0
+    dialog.microphone.setCurrentIndex(dialog.microphone.findData("fake-mic"))
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    assert recording(rig) and rig.recorder.starts[-1] == "fake-mic"
+    qtbot.waitUntil(lambda: dialog.mic_meter.value() > 0, timeout=2000)
+    dialog.speaker.setCurrentIndex(dialog.speaker.findData("fake-speaker"))
+    dialog.stt_model.setCurrentIndex(dialog.stt_model.findData("whisper-base"))
+    dialog.speak_replies.setChecked(False)
+    dialog.review.setChecked(True)
+    dialog.rate.setValue(1.3)
+    dialog.volume.setValue(80)
+    dialog.reject()  # closing stops the microphone test
+    assert not recording(rig)
+    chosen = dialog.result_settings()
+    assert (chosen.input_device, chosen.output_device) == ("fake-mic", "fake-speaker")
+    assert chosen.stt_model == "whisper-base" and chosen.mute and chosen.review_transcript
+    assert chosen.speech_rate == 1.3 and chosen.speech_volume == 0.8
+    options = VoiceOptions.from_settings(chosen)
+    rig.voice.apply(options)
+    assert rig.player.device == "fake-speaker" and rig.voice.options.mute
