@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.audio.devices import CAPTURE_RATE, AudioDevice, AudioDeviceError, rms_level
 from app.core.ports import AudioClip
+
+
+class _Callbacks:
+    """The connect/emit half of a Qt signal, for a fake that is not a QObject."""
+
+    def __init__(self) -> None:
+        self._slots: list[Callable[[object], None]] = []
+
+    def connect(self, slot: Callable[[object], None]) -> None:
+        self._slots.append(slot)
+
+    def emit(self, value: object) -> None:
+        for slot in self._slots:
+            slot(value)
 
 
 class FakeRecorder:
@@ -13,6 +29,7 @@ class FakeRecorder:
         self.clip = clip or AudioClip(b"\x00\x10" * CAPTURE_RATE, CAPTURE_RATE)
         self.missing = missing
         self.starts: list[str] = []
+        self.failed = _Callbacks()
         self._recording = False
 
     def input_devices(self) -> list[AudioDevice]:
@@ -37,6 +54,10 @@ class FakeRecorder:
     def stop(self) -> AudioClip:
         self._recording = False
         return self.clip
+
+    def unplug(self) -> None:
+        """Simulate the device disappearing mid-recording."""
+        self.failed.emit(AudioDeviceError("The microphone stopped working (was it unplugged?)."))
 
 
 class FakePlayer:

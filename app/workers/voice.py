@@ -128,6 +128,9 @@ class VoiceController(QObject):
         self._poll_player.setInterval(100)
         self._poll_player.timeout.connect(self._check_speaking)
         self._reply_open = False
+        failed = getattr(recorder, "failed", None)  # QtRecorder: device lost mid-recording
+        if failed is not None:
+            failed.connect(self._recorder_failed)
 
     # -- listening ----------------------------------------------------------------------------
 
@@ -200,6 +203,12 @@ class VoiceController(QObject):
         job.succeeded.connect(self._final)
         job.failed.connect(self.error)
         job.finished.connect(lambda: self._forget_final(job))
+
+    def _recorder_failed(self, error: object) -> None:
+        """The microphone went away: say so, and still use what was recorded."""
+        self.error.emit(error)
+        if self.listening:
+            self.release()
 
     def cancel_listening(self) -> None:
         if self.listening:

@@ -253,3 +253,18 @@ def test_voice_settings_and_microphone_test(qtbot: QtBot, make_window: WindowFac
     options = VoiceOptions.from_settings(chosen)
     rig.voice.apply(options)
     assert rig.player.device == "fake-speaker" and rig.voice.options.mute
+
+
+def test_microphone_unplugged_mid_recording_keeps_the_words(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    rig = Rig(qtbot, make_window)
+    qtbot.mousePress(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(50)
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        rig.recorder.unplug()
+    notes = rig.window.notifications.visible_notifications()
+    assert any("unplugged" in n.message for n in notes)
+    assert texts(rig.window)[0] == ("user", "What is the capital of France?")
+    qtbot.mouseRelease(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    assert not rig.window.busy
