@@ -176,6 +176,18 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         window.activateWindow()
 
     server.activation_requested.connect(activate)
+    global_keys = None
+    if voice is not None and core.settings.global_talk_key:
+        from app.workers.global_keys import GlobalTalkKey
+
+        global_keys = GlobalTalkKey(core.settings.talk_shortcut)
+        reason = global_keys.start()
+        if reason:
+            log.info("push-to-talk works inside the window only: %s", reason)
+            global_keys = None
+        else:
+            global_keys.pressed.connect(window.global_talk_pressed)
+            global_keys.released.connect(window.global_talk_released)
     _close_on_signals(window)
     window.show()
     if warm_up:
@@ -185,6 +197,8 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
     try:
         return int(app.exec())
     finally:
+        if global_keys is not None:
+            global_keys.stop()
         server.close()
         core.store.close()
         core.assistant.llm.close()

@@ -110,6 +110,10 @@ class Settings:
     review_transcript: bool = False
     """Put what was heard in the composer to check, instead of sending it at once."""
     max_recording_seconds: float = 60.0
+    talk_shortcut: str = "Ctrl+Space"
+    """Hold to talk (in the window, and from anywhere where the platform allows it)."""
+    global_talk_key: bool = True
+    """Listen for the shortcut while other windows have focus (X11, Windows, macOS)."""
     input_device: str = ""
     """Microphone id ("" for the system default)."""
     output_device: str = ""

@@ -30,9 +30,6 @@ from app.workers.backend import AssistantBackend
 from app.workers.jobs import Job
 from app.workers.voice import VoiceController
 
-TALK_KEY = Qt.Key.Key_Space
-TALK_MODIFIER = Qt.KeyboardModifier.ControlModifier
-
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +43,7 @@ class MainWindow(QMainWindow):
         self.voice = voice
         self._spoken_turn = False
         self._talk_by_key = False
+        self._talk_global = False
         self.setWindowTitle("Hearth")
         self.resize(1000, 700)
         self.conversation_id = ""
@@ -99,6 +97,7 @@ class MainWindow(QMainWindow):
         backend.error.connect(self.show_error)
         backend.settings_changed.connect(self._apply_settings)
 
+        self.set_talk_shortcut(backend.settings.talk_shortcut)
         if voice is not None:
             self._connect_voice(voice)
 
@@ -136,17 +135,40 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self)
 
+    def set_talk_shortcut(self, text: str) -> None:
+        sequence = QKeySequence(text)
+        if sequence.isEmpty():
+            sequence = QKeySequence("Ctrl+Space")
+        combo = sequence[0]  # type: ignore[index]  # (PySide6 stubs miss __getitem__)
+        self._talk_key = combo.key()
+        self._talk_modifiers = combo.keyboardModifiers()
+        native = sequence.toString(QKeySequence.SequenceFormat.NativeText)
+        self.composer.talk_button.setToolTip(f"Hold while you speak (or hold {native})")
+
+    def global_talk_pressed(self) -> None:
+        """The shortcut was pressed while another application had focus."""
+        if self.voice is None or self.isActiveWindow() or self.voice.listening:
+            return  # in the window, the event filter below handles it
+        self._talk_global = True
+        self.voice.press()
+
+    def global_talk_released(self) -> None:
+        if self.voice is not None and self._talk_global:
+            self._talk_global = False
+            self.voice.release()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        """Hold Ctrl+Space anywhere in the window to talk."""
+        """Hold the talk shortcut (Ctrl+Space) anywhere in the window to talk."""
         voice = self.voice
         kind = event.type()
         if voice is None or kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             return False
-        if not isinstance(event, QKeyEvent) or event.key() != TALK_KEY:
+        if not isinstance(event, QKeyEvent) or event.key() != self._talk_key:
             return False
         if kind == QEvent.Type.KeyPress:
             in_this_window = isinstance(watched, QWidget) and watched.window() is self
-            if not event.modifiers() & TALK_MODIFIER or not in_this_window:
+            wanted = self._talk_modifiers
+            if (event.modifiers() & wanted) != wanted or not in_this_window:
                 return False
             if not event.isAutoRepeat() and not voice.listening:
                 self._talk_by_key = True
@@ -435,6 +457,7 @@ class MainWindow(QMainWindow):
             self.backend.update_settings(dialog.result_settings())
 
     def _apply_settings(self, settings: object) -> None:
+        self.set_talk_shortcut(str(getattr(settings, "talk_shortcut", "Ctrl+Space")))
         app = QApplication.instance()
         theme = getattr(settings, "theme", "system")
         if isinstance(app, QApplication):

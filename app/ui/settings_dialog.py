@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QStandardItemModel
+from PySide6.QtGui import QDesktopServices, QKeySequence, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QKeySequenceEdit,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import AssistantError
 from app.settings import STT_CHOICES, THEMES, Settings
 from app.workers.backend import ModelChoice
+from app.workers.global_keys import unavailable_reason
 from app.workers.voice import VoiceController
 
 
@@ -158,6 +160,17 @@ class SettingsDialog(QDialog):
         self.stt_model.setCurrentIndex(max(0, self.stt_model.findData(settings.stt_model)))
         form.addRow("Speech recognition", self.stt_model)
 
+        self.talk_shortcut = QKeySequenceEdit(QKeySequence(settings.talk_shortcut), self)
+        self.talk_shortcut.setMaximumSequenceLength(1)
+        form.addRow("Hold to talk", self.talk_shortcut)
+        self.global_talk = QCheckBox("Also while other windows have focus", self)
+        self.global_talk.setChecked(settings.global_talk_key)
+        reason = unavailable_reason()
+        if reason:
+            self.global_talk.setEnabled(False)
+            self.global_talk.setToolTip(reason)
+        form.addRow("", self.global_talk)
+
         self.speak_replies = QCheckBox("Speak replies to spoken questions", self)
         self.speak_replies.setChecked(not settings.mute)
         form.addRow("", self.speak_replies)
@@ -217,5 +230,7 @@ class SettingsDialog(QDialog):
                 review_transcript=self.review.isChecked(),
                 speech_rate=self.rate.value(),
                 speech_volume=self.volume.value() / 100,
+                talk_shortcut=self.talk_shortcut.keySequence().toString() or "Ctrl+Space",
+                global_talk_key=self.global_talk.isChecked(),
             )
         return chosen.validated()

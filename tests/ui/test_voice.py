@@ -244,12 +244,16 @@ def test_voice_settings_and_microphone_test(qtbot: QtBot, make_window: WindowFac
     dialog.review.setChecked(True)
     dialog.rate.setValue(1.3)
     dialog.volume.setValue(80)
+    from PySide6.QtGui import QKeySequence
+
+    dialog.talk_shortcut.setKeySequence(QKeySequence("Alt+T"))
     dialog.reject()  # closing stops the microphone test
     assert not recording(rig)
     chosen = dialog.result_settings()
     assert (chosen.input_device, chosen.output_device) == ("fake-mic", "fake-speaker")
     assert chosen.stt_model == "whisper-base" and chosen.mute and chosen.review_transcript
     assert chosen.speech_rate == 1.3 and chosen.speech_volume == 0.8
+    assert chosen.talk_shortcut == "Alt+T"
     options = VoiceOptions.from_settings(chosen)
     rig.voice.apply(options)
     assert rig.player.device == "fake-speaker" and rig.voice.options.mute
