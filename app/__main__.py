@@ -18,8 +18,12 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from app.core.ports import Attachment
 
 log = logging.getLogger("hearth")
 
@@ -36,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", help=f"model id or alias ({', '.join(MODEL_ALIASES)})")
     ask.add_argument("--max-tokens", type=int, default=None)
     ask.add_argument("--stats", action="store_true", help="print timings to stderr")
+    ask.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an image to ask about (repeat for several)",
+    )
     say = sub.add_parser("say", help="speak text into a WAV file")
     say.add_argument("text", nargs="+")
     say.add_argument("-o", "--output", required=True, help="the WAV file to write")
@@ -57,7 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(paths.log_dir)
     if args.command == "ask":
-        return ask(paths, " ".join(args.question), args.model, args.max_tokens, args.stats)
+        return ask(
+            paths,
+            " ".join(args.question),
+            args.model,
+            args.max_tokens,
+            args.stats,
+            images=[Path(p) for p in args.image],
+        )
     if args.command == "say":
         return say(paths, " ".join(args.text), Path(args.output), args.rate, args.volume)
     if args.command == "transcribe":
@@ -74,7 +92,13 @@ def _path(value: str | None) -> Path | None:
 
 
 def ask(
-    paths: Paths, question: str, model: str | None, max_tokens: int | None, show_stats: bool
+    paths: Paths,
+    question: str,
+    model: str | None,
+    max_tokens: int | None,
+    show_stats: bool,
+    *,
+    images: Sequence[Path] = (),
 ) -> int:
     from app.bootstrap import make_language_model
     from app.core.assistant import Assistant
@@ -92,6 +116,11 @@ def ask(
     try:
         registry = ModelRegistry(paths.models_cache)
         llm = make_language_model(registry, settings.model, settings)
+    except AssistantError as exc:
+        print(f"hearth: {exc.message}", file=sys.stderr)
+        return 1
+    try:
+        attachments = read_images(images, show_stats)
     except AssistantError as exc:
         print(f"hearth: {exc.message}", file=sys.stderr)
         return 1
@@ -120,7 +149,7 @@ def ask(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, interrupt)
     try:
-        assistant.turn(conversation.id, question, on_event, cancel)
+        assistant.turn(conversation.id, question, on_event, cancel, attachments)
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)
@@ -139,6 +168,30 @@ def ask(
             file=sys.stderr,
         )
     return 130 if cancel.is_cancelled() else 0
+
+
+def read_images(images: Sequence[Path], verbose: bool) -> list[Attachment]:
+    """Intake and OCR for each image (the same steps the window runs in its worker)."""
+    from app.core.cancel import CancelToken
+    from app.core.ports import Attachment
+    from app.engines.image_intake import prepare_file
+    from app.engines.rapid_ocr import RapidOcr
+
+    if not images:
+        return []
+    ocr = RapidOcr()
+    out: list[Attachment] = []
+    for path in images:
+        prepared = prepare_file(path)
+        found = ocr.read(prepared.png, cancel=CancelToken())
+        if verbose:
+            print(
+                f"[{path.name}: {prepared.original_width}x{prepared.original_height} "
+                f"{prepared.original_format}, {len(found.lines)} text line(s)]",
+                file=sys.stderr,
+            )
+        out.append(Attachment(path.name, found.text))
+    return out
 
 
 def say(paths: Paths, text: str, output: Path, rate: float | None, volume: float | None) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, InternalError
 from app.core.events import AssistantEvent, EventCallback, EventType
-from app.core.ports import ChatMessage, ConversationStore, LanguageModel
+from app.core.ports import Attachment, ChatMessage, ConversationStore, LanguageModel
 from app.core.prompt import plan_prompt
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Assistant:
         user_text: str,
         on_event: EventCallback,
         cancel: CancelToken | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> TurnResult:
         cancel = cancel or CancelToken()
         result = TurnResult()
@@ -87,12 +89,16 @@ class Assistant:
         emit(EventType.TURN_START, conversation_id=conversation_id, user_text=user_text)
         try:
             history = [
-                ChatMessage(m.role, m.content)
+                ChatMessage(m.role, _with_context(m.content, m.meta.get("context")))
                 for m in self._store.messages(conversation_id)
                 if m.content.strip() and m.role in ("user", "assistant")
             ]
+            context = "\n\n".join(a.context() for a in attachments)
+            meta: dict[str, object] = {}
+            if attachments:
+                meta = {"context": context, "attachments": [a.name for a in attachments]}
             # The user's words are stored before anything can fail: they are never lost.
-            self._store.add_message(conversation_id, "user", user_text)
+            self._store.add_message(conversation_id, "user", user_text, meta)
             self._name_conversation(conversation_id, user_text)
 
             if not llm.loaded:
@@ -106,7 +112,7 @@ class Assistant:
             plan = plan_prompt(
                 self.config.system_prompt,
                 history,
-                user_text,
+                _with_context(user_text, context),
                 budget=max(64, llm.context_size - self.config.max_reply_tokens),
                 count=lambda m: llm.count_tokens(m.content) + overhead,
                 drop_step=self.config.drop_step,
@@ -151,10 +157,10 @@ class Assistant:
             }
             result.stats = stats
             if result.reply.strip():
-                meta: dict[str, object] = {"model": llm.name, "stats": stats}
+                reply_meta: dict[str, object] = {"model": llm.name, "stats": stats}
                 if result.cancelled:
-                    meta["cancelled"] = True
-                self._store.add_message(conversation_id, "assistant", result.reply, meta)
+                    reply_meta["cancelled"] = True
+                self._store.add_message(conversation_id, "assistant", result.reply, reply_meta)
             emit(EventType.STATS, **stats)
         except AssistantError as exc:
             log.warning("turn failed: %s (%s)\n%s", exc.message, exc.code, exc.details)
@@ -181,6 +187,13 @@ class Assistant:
         conv = self._store.get_conversation(conversation_id)
         if conv is not None and not conv.title.strip():
             self._store.rename_conversation(conversation_id, make_title(user_text))
+
+
+def _with_context(text: str, context: object) -> str:
+    """The user's words with what Hearth found in their attachments placed before them."""
+    if not isinstance(context, str) or not context.strip():
+        return text
+    return f"{context}\n\n{text}"
 
 
 def make_title(text: str) -> str:

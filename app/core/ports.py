@@ -152,6 +152,62 @@ class TextToSpeech(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class OcrLine:
+    text: str
+    score: float
+    box: tuple[tuple[float, float], ...]
+    """Corner points in the prepared image's pixels."""
+    row: int = 0
+    """Lines on the same visual row share a row number (reading order)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    lines: tuple[OcrLine, ...]
+
+    @property
+    def text(self) -> str:
+        """One line per visual row, the pieces of a row separated by two spaces."""
+        rows: dict[int, list[str]] = {}
+        for line in self.lines:
+            rows.setdefault(line.row, []).append(line.text)
+        return "\n".join("  ".join(parts) for _, parts in sorted(rows.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """What the assistant knows about an image the user attached."""
+
+    name: str
+    text: str = ""
+    """Text found in it (OCR)."""
+    looks_like: tuple[str, ...] = ()
+    """Zero-shot tags from the image model, when one is configured."""
+
+    def context(self) -> str:
+        parts = [f"[Image attached: {self.name}]"]
+        if self.looks_like:
+            parts.append("The image looks like: " + ", ".join(self.looks_like) + ".")
+        if self.text.strip():
+            parts.append("Text found in the image:\n" + self.text.strip())
+        else:
+            parts.append("No text was found in the image.")
+        return "\n".join(parts)
+
+
+@runtime_checkable
+class Ocr(Protocol):
+    @property
+    def loaded(self) -> bool: ...
+
+    def load(self) -> None: ...
+
+    def read(self, png: bytes, *, cancel: CancelToken) -> OcrResult:
+        """The text in an image (PNG bytes from intake), top to bottom, left to right."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     id: str
     title: str

@@ -1,0 +1,82 @@
+"""Decode an image safely with Pillow, after app.core.images has vetted size and type.
+
+Pillow reads only the header on open; the declared pixel count is checked before ``load()``
+allocates anything. Truncated files are refused (never "best effort" decoded), the EXIF
+orientation is applied, only the first frame of an animation is kept, and the result is
+scaled down to the working size and stored as PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+from app.core.images import (
+    FORMATS,
+    ImageIntakeError,
+    IntakePolicy,
+    PreparedImage,
+    check_bytes,
+    check_pixels,
+)
+
+HEAD = 32
+
+
+def prepare_file(path: Path, policy: IntakePolicy | None = None) -> PreparedImage:
+    policy = policy or IntakePolicy()
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(HEAD)
+            check_bytes(path.name, size, head, policy)
+            data = head + handle.read(policy.max_bytes)
+    except OSError as exc:
+        raise ImageIntakeError(f"{path.name} could not be read: {exc.strerror or exc}") from exc
+    return prepare_bytes(path.name, data, policy)
+
+
+def prepare_bytes(name: str, data: bytes, policy: IntakePolicy | None = None) -> PreparedImage:
+    policy = policy or IntakePolicy()
+    fmt = check_bytes(name, len(data), data[:HEAD], policy)
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = policy.max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[fmt])
+            width, height = image.size  # from the header only
+            check_pixels(name, width, height, policy)
+            frames = int(getattr(image, "n_frames", 1) or 1)
+            image.seek(0)
+            image.load()
+            upright = ImageOps.exif_transpose(image) or image
+            rgb = upright.convert("RGBA" if "A" in upright.getbands() else "RGB")
+    except ImageIntakeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageIntakeError(
+            f"{name} is larger than the {policy.max_pixels / 1e6:.0f} megapixels Hearth "
+            "opens; it was not decoded."
+        ) from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        kind = FORMATS.get(fmt, fmt)
+        raise ImageIntakeError(
+            f"{name} looks like a {kind} file but is damaged or incomplete, so it was not opened.",
+            details=repr(exc),
+        ) from exc
+    rgb.thumbnail((policy.working_side, policy.working_side))
+    out = io.BytesIO()
+    rgb.save(out, format="PNG", optimize=False)
+    return PreparedImage(
+        name=name,
+        png=out.getvalue(),
+        width=rgb.width,
+        height=rgb.height,
+        original_format=fmt,
+        original_width=width,
+        original_height=height,
+        frames=frames,
+    )

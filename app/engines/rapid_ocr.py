@@ -1,0 +1,107 @@
+"""Text in images with RapidOCR (PP-OCRv4 ONNX models shipped inside its wheel).
+
+Lines are returned in reading order (top to bottom, then left to right within a row), which is
+what a receipt or a screenshot needs for "what is the total?" to work.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from typing import Any
+
+from app.core.cancel import CancelToken
+from app.core.errors import AssistantError
+from app.core.ports import OcrLine, OcrResult
+
+log = logging.getLogger(__name__)
+
+
+class OcrError(AssistantError):
+    code = "ocr"
+
+
+class RapidOcr:
+    """:class:`app.core.ports.Ocr` backed by rapidocr-onnxruntime."""
+
+    def __init__(self, *, threads: int = 2, min_score: float = 0.5) -> None:
+        self._threads = threads
+        self._min_score = min_score
+        self._engine: Any = None
+        self._lock = threading.Lock()
+        self.load_seconds = 0.0
+
+    @property
+    def loaded(self) -> bool:
+        return self._engine is not None
+
+    def load(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                return
+            started = time.monotonic()
+            from rapidocr_onnxruntime import RapidOCR
+
+            threads = {
+                f"{prefix}{name}": value
+                for prefix in ("", "det_", "cls_", "rec_")
+                for name, value in (
+                    ("intra_op_num_threads", self._threads),
+                    ("inter_op_num_threads", 1),
+                )
+            }
+            self._engine = RapidOCR(text_score=self._min_score, **threads)
+            self.load_seconds = time.monotonic() - started
+            log.info("loaded OCR in %.2f s", self.load_seconds)
+
+    def read(self, png: bytes, *, cancel: CancelToken) -> OcrResult:
+        self.load()
+        if cancel.is_cancelled():
+            return OcrResult(())
+        import numpy as np
+        from PIL import Image
+
+        with Image.open(io.BytesIO(png)) as image:
+            array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RGB -> BGR, as OpenCV
+        try:
+            with self._lock:
+                found, _elapsed = self._engine(array, use_cls=False)
+        except Exception as exc:  # onnxruntime and OpenCV raise many types
+            raise OcrError("Reading the text in the image failed.", details=repr(exc)) from exc
+        lines = [
+            OcrLine(str(text), float(score), tuple((float(x), float(y)) for x, y in box))
+            for box, text, score in (found or [])
+            if str(text).strip()
+        ]
+        return OcrResult(tuple(_reading_order(lines)))
+
+
+def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
+    """Group boxes into rows by vertical overlap, then sort each row left to right."""
+
+    def top(line: OcrLine) -> float:
+        return min(y for _, y in line.box)
+
+    def bottom(line: OcrLine) -> float:
+        return max(y for _, y in line.box)
+
+    def left(line: OcrLine) -> float:
+        return min(x for x, _ in line.box)
+
+    rows: list[list[OcrLine]] = []
+    for line in sorted(lines, key=top):
+        if rows:
+            row = rows[-1]
+            row_top, row_bottom = min(map(top, row)), max(map(bottom, row))
+            middle = (top(line) + bottom(line)) / 2
+            if row_top <= middle <= row_bottom:
+                row.append(line)
+                continue
+        rows.append([line])
+    return [
+        OcrLine(line.text, line.score, line.box, number)
+        for number, row in enumerate(rows)
+        for line in sorted(row, key=left)
+    ]
