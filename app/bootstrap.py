@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 from app.core.assistant import Assistant
 from app.core.errors import AssistantError, ModelError
 from app.core.ports import LanguageModel, SpeechToText, TextToSpeech
+from app.engines.image_intake import PillowIntake
 from app.engines.llama_llm import LlamaLanguageModel
 from app.engines.models import ModelRegistry
 from app.engines.piper_tts import PiperTextToSpeech
+from app.engines.rapid_ocr import RapidOcr
 from app.engines.whisper_stt import WhisperSpeechToText
 from app.filelock import FileLock
 from app.settings import DEFAULT_MODEL, Paths, Settings, load_settings, save_settings
@@ -150,6 +152,8 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         models=models,
         save_settings=lambda s: save_settings(paths.settings_file, s),
         data_dir=str(paths.data_dir),
+        ocr=RapidOcr(),
+        intake=PillowIntake(),
     )
     voice = build_voice(core.registry, core.settings)
 

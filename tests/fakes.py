@@ -14,6 +14,8 @@ from app.core.ports import (
     ChatMessage,
     Conversation,
     GenerationStats,
+    OcrLine,
+    OcrResult,
     Role,
     StoredMessage,
     Transcript,
@@ -244,3 +246,26 @@ class FakeSpeechToText:
 
     def close(self) -> None:
         self._loaded = False
+
+
+class FakeOcr:
+    """Finds ``text`` in every image and records the PNGs it was given."""
+
+    def __init__(self, text: str = "CORNER BAKERY\nTOTAL  13.60") -> None:
+        self.text = text
+        self.images: list[bytes] = []
+        self._loaded = False
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def load(self) -> None:
+        self._loaded = True
+
+    def read(self, png: bytes, *, cancel: CancelToken) -> OcrResult:
+        self.images.append(png)
+        lines = tuple(
+            OcrLine(t, 0.99, ((0.0, 0.0),), row=i) for i, t in enumerate(self.text.splitlines())
+        )
+        return OcrResult(lines)

@@ -9,6 +9,8 @@ refused before it can allocate anything large.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from app.core.errors import AssistantError
 
@@ -93,3 +95,11 @@ def check_pixels(name: str, width: int, height: int, policy: IntakePolicy) -> No
             f"{name} is {width:,} x {height:,} pixels, more than the "
             f"{policy.max_pixels / 1e6:.0f} megapixels Hearth opens; it was not decoded."
         )
+
+
+class ImageIntake(Protocol):
+    """Checks and decodes images (app.engines.image_intake.PillowIntake)."""
+
+    def from_bytes(self, name: str, data: bytes) -> PreparedImage: ...
+
+    def from_file(self, path: Path) -> PreparedImage: ...

@@ -80,3 +80,16 @@ def prepare_bytes(name: str, data: bytes, policy: IntakePolicy | None = None) ->
         original_height=height,
         frames=frames,
     )
+
+
+class PillowIntake:
+    """:class:`app.core.images.ImageIntake` with Pillow, under one policy."""
+
+    def __init__(self, policy: IntakePolicy | None = None) -> None:
+        self.policy = policy or IntakePolicy()
+
+    def from_bytes(self, name: str, data: bytes) -> PreparedImage:
+        return prepare_bytes(name, data, self.policy)
+
+    def from_file(self, path: Path) -> PreparedImage:
+        return prepare_file(path, self.policy)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QResizeEvent
+from PySide6.QtGui import QDesktopServices, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -50,6 +50,7 @@ class MessageBubble(QFrame):
         self.footer.hide()
         layout.addWidget(self.footer)
         self._text = ""
+        self.images: list[str] = []
         self.set_text(text)
 
     @property
@@ -59,6 +60,34 @@ class MessageBubble(QFrame):
     def set_text(self, text: str) -> None:
         self._text = text
         self.body.setText(text if text else "…")
+
+    def add_images(self, images: list[tuple[str, bytes]]) -> None:
+        """Thumbnails of the attached images under the text."""
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        for name, png in images:
+            picture = QLabel(self)
+            picture.setObjectName("bubbleImage")
+            pixmap = QPixmap()
+            pixmap.loadFromData(png, "PNG")
+            picture.setPixmap(
+                pixmap.scaled(
+                    160,
+                    160,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+            picture.setToolTip(name)
+            row.addWidget(picture)
+            self.images.append(name)
+        row.addStretch(1)
+        layout = self.layout()
+        if isinstance(layout, QVBoxLayout):
+            layout.insertLayout(1, row)
+        wanted = min(560, 170 * len(images) + 24)
+        self.setMaximumWidth(max(self.maximumWidth(), wanted))
+        self.setMinimumWidth(wanted)
 
     def natural_width(self) -> int:
         """Width of the longest line of plain text (for short user messages)."""

@@ -2,24 +2,66 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff)"
+THUMB = 72
+
+
+def offers_from_mime(mime: QMimeData) -> tuple[list[str], list[tuple[str, bytes]], list[str]]:
+    """(local files, raw images as (name, bytes), refused remote URLs) in dropped/pasted data."""
+    files: list[str] = []
+    blobs: list[tuple[str, bytes]] = []
+    remote: list[str] = []
+    if mime.hasUrls():
+        for url in mime.urls():
+            if url.isLocalFile():
+                files.append(url.toLocalFile())
+            else:
+                remote.append(url.toString())
+        if files or remote:
+            return files, blobs, remote
+    for fmt in ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp"):
+        if fmt in mime.formats():
+            data = bytes(mime.data(fmt).data())
+            if data:
+                blobs.append((f"pasted image.{fmt.split('/')[1]}", data))
+                return files, blobs, remote
+    if mime.hasImage():
+        image = mime.imageData()
+        if isinstance(image, QImage) and not image.isNull():
+            buffer = QByteArray()
+            device = QBuffer(buffer)
+            device.open(QIODevice.OpenModeFlag.WriteOnly)
+            image.save(device, "PNG")  # type: ignore[call-overload]  # (stubs say bytes)
+            blobs.append(("pasted image.png", bytes(buffer.data())))
+    return files, blobs, remote
+
+
+def has_images(mime: QMimeData) -> bool:
+    return mime.hasUrls() or mime.hasImage() or any(f.startswith("image/") for f in mime.formats())
+
 
 MIN_LINES, MAX_LINES = 2, 8
 
 
 class MessageInput(QPlainTextEdit):
     submitted = Signal()
+    mime_offered = Signal(object)
+    """Images or image files pasted or dropped into the text box (a QMimeData)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +80,17 @@ class MessageInput(QPlainTextEdit):
         frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
         self.setFixedHeight(lines * line + frame + 4)
 
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt override
+        return has_images(source) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt override
+        if has_images(source) and not (
+            source.hasText() and not source.hasUrls() and not source.hasImage()
+        ):
+            self.mime_offered.emit(source)
+            return
+        super().insertFromMimeData(source)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             mods = event.modifiers()
@@ -55,6 +108,13 @@ class Composer(QWidget):
     stop_requested = Signal()
     talk_pressed = Signal()
     talk_released = Signal()
+    files_offered = Signal(list)
+    """Paths of local files the user dropped, pasted or picked."""
+    images_offered = Signal(list)
+    """[(name, bytes)] of image data dropped or pasted."""
+    remote_refused = Signal(list)
+    """URLs that were dropped: Hearth never downloads them."""
+    attachment_removed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,10 +140,25 @@ class Composer(QWidget):
         self.clock.hide()
         status_row.addWidget(self.clock)
         outer.addLayout(status_row)
+        self.attachments_bar = QWidget(self)
+        self.attachments_bar.setObjectName("attachments")
+        self._chips = QHBoxLayout(self.attachments_bar)
+        self._chips.setContentsMargins(0, 0, 0, 0)
+        self._chips.addStretch(1)
+        self.attachments_bar.hide()
+        outer.addWidget(self.attachments_bar)
         layout = QHBoxLayout()
         outer.addLayout(layout)
+        self.attach_button = QToolButton(self)
+        self.attach_button.setText("＋")
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setToolTip("Attach images (or drop or paste them here)")
+        self.attach_button.clicked.connect(self.pick_images)
+        layout.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.input = MessageInput(self)
+        self.input.mime_offered.connect(self.offer_mime)
         layout.addWidget(self.input, 1)
+        self.setAcceptDrops(True)
         self.talk_button = QPushButton("Hold to talk", self)
         self.talk_button.setObjectName("talkButton")
         self.talk_button.setToolTip("Hold while you speak (or hold Ctrl+Space)")
@@ -135,9 +210,73 @@ class Composer(QWidget):
     def show_hint(self, text: str) -> None:
         self.hint.setText(text)
 
+    # -- images -------------------------------------------------------------------------------
+
+    def pick_images(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach images", "", IMAGE_FILTER)
+        if paths:
+            self.files_offered.emit(paths)
+
+    def offer_mime(self, mime: object) -> None:
+        if not isinstance(mime, QMimeData):
+            return
+        files, blobs, remote = offers_from_mime(mime)
+        if files:
+            self.files_offered.emit(files)
+        if blobs:
+            self.images_offered.emit(blobs)
+        if remote:
+            self.remote_refused.emit(remote)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if has_images(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        self.offer_mime(event.mimeData())
+        event.acceptProposedAction()
+
+    def set_attachments(self, thumbnails: list[tuple[str, bytes]]) -> None:
+        """Show one chip per attached image: (name, PNG bytes)."""
+        while self._chips.count() > 1:
+            item = self._chips.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.setParent(None)
+                widget.deleteLater()
+        for index, (name, png) in enumerate(thumbnails):
+            chip = QWidget(self.attachments_bar)
+            chip.setObjectName("attachmentChip")
+            row = QHBoxLayout(chip)
+            row.setContentsMargins(0, 0, 0, 0)
+            picture = QLabel(chip)
+            pixmap = QPixmap()
+            pixmap.loadFromData(png, "PNG")
+            picture.setPixmap(
+                pixmap.scaled(
+                    THUMB,
+                    THUMB,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+            picture.setToolTip(name)
+            row.addWidget(picture)
+            remove = QToolButton(chip)
+            remove.setText("✕")
+            remove.setToolTip(f"Remove {name}")
+            remove.clicked.connect(lambda _=False, i=index: self.attachment_removed.emit(i))
+            row.addWidget(remove)
+            self._chips.insertWidget(self._chips.count() - 1, chip)
+        self.attachments_bar.setVisible(bool(thumbnails))
+        self._has_attachments = bool(thumbnails)
+
+    _has_attachments = False
+
     def _submit(self) -> None:
         text = self.input.toPlainText().strip()
-        if not text or self._busy:
+        if self._busy or not (text or self._has_attachments):
             return
+        text = text or "What is in this image?"
         self.input.clear()
         self.send_requested.emit(text)

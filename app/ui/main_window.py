@@ -6,7 +6,15 @@ import logging
 import time
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -20,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import AssistantError
 from app.core.events import AssistantEvent, EventType
+from app.core.images import PreparedImage
 from app.ui.chat_view import ChatView, MessageBubble
 from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationList
@@ -35,6 +44,8 @@ log = logging.getLogger(__name__)
 
 class MainWindow(QMainWindow):
     turn_finished = Signal()
+    image_checked = Signal()
+    """An offered image was accepted or refused (used by tests)."""
     """Emitted after a turn's last event was rendered (used by tests and benchmarks)."""
 
     def __init__(self, backend: AssistantBackend, voice: VoiceController | None = None) -> None:
@@ -52,6 +63,8 @@ class MainWindow(QMainWindow):
         self._tokens = 0
         self._first_token_at = 0.0
         self._spoken_bubble: MessageBubble | None = None
+        self.attachments: list[PreparedImage] = []
+        self._reading = 0
 
         self.conversations = ConversationList(self)
         self.notifications = NotificationArea(self)
@@ -91,6 +104,11 @@ class MainWindow(QMainWindow):
         self.conversations.delete_requested.connect(self._delete)
         self.conversations.search_changed.connect(lambda _q: self.refresh_conversations())
         self.composer.send_requested.connect(self.send)
+        self.composer.files_offered.connect(self.attach_files)
+        self.composer.images_offered.connect(self.attach_images)
+        self.composer.remote_refused.connect(self._remote_refused)
+        self.composer.attachment_removed.connect(self._remove_attachment)
+        self.setAcceptDrops(True)
         self.composer.stop_requested.connect(self.stop)
         backend.status_changed.connect(self._status)
         backend.model_changed.connect(self.model_label.setText)
@@ -112,6 +130,56 @@ class MainWindow(QMainWindow):
         elif ids:
             self.open_conversation(ids[0])
         self.composer.input.setFocus()
+
+    # -- images -----------------------------------------------------------------------------
+
+    def attach_files(self, paths: list[str]) -> None:
+        for path in paths:
+            self._track(self.backend.prepare_image_file(path))
+
+    def attach_images(self, blobs: list[tuple[str, bytes]]) -> None:
+        for name, data in blobs:
+            self._track(self.backend.prepare_image(name, data))
+
+    def _track(self, job: Job) -> None:
+        self._reading += 1
+        self.composer.show_hint("Checking the image…")
+        job.succeeded.connect(self._attached)
+        job.failed.connect(self.show_error)
+        job.finished.connect(self._image_done)
+
+    def _attached(self, image: object) -> None:
+        if isinstance(image, PreparedImage):
+            self.attachments.append(image)
+            self._show_attachments()
+
+    def _image_done(self) -> None:
+        self._reading -= 1
+        if self._reading == 0:
+            self.composer.show_hint("")
+        self.image_checked.emit()
+
+    def _remove_attachment(self, index: int) -> None:
+        if 0 <= index < len(self.attachments):
+            del self.attachments[index]
+            self._show_attachments()
+
+    def _show_attachments(self) -> None:
+        self.composer.set_attachments([(a.name, a.png) for a in self.attachments])
+
+    def _remote_refused(self, urls: list[str]) -> None:
+        self.notifications.show_message(
+            "Hearth does not download anything: save the image to this computer first, then "
+            "drop the file.",
+            details="\n".join(urls),
+            level="warning",
+        )
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        self.composer.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        self.composer.dropEvent(event)
 
     # -- voice -----------------------------------------------------------------------------------
 
@@ -338,7 +406,11 @@ class MainWindow(QMainWindow):
                 self.show_error(exc)
                 return
             self.backend.remember(last_conversation=self.conversation_id)
-        self.chat.add_message("user", text)
+        images, self.attachments = self.attachments, []
+        self._show_attachments()
+        user_bubble = self.chat.add_message("user", text)
+        if images:
+            user_bubble.add_images([(i.name, i.png) for i in images])
         self._spoken_bubble = self.chat.start_reply()
         self._spoken_turn = spoken and self.voice is not None
         if self._spoken_turn and self.voice is not None:
@@ -346,7 +418,7 @@ class MainWindow(QMainWindow):
         self._tokens = 0
         self._first_token_at = 0.0
         self._turn_conversation = self.conversation_id
-        job = self.backend.send(self.conversation_id, text)
+        job = self.backend.send(self.conversation_id, text, images)
         self._turn_job = job
         job.progress.connect(self._on_event)
         job.failed.connect(self.show_error)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from app.core.assistant import Assistant, TurnResult
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
-from app.core.events import AssistantEvent
-from app.core.ports import ConversationStore, LanguageModel
+from app.core.events import AssistantEvent, EventType
+from app.core.images import ImageIntake, ImageIntakeError, PreparedImage
+from app.core.ports import Attachment, ConversationStore, LanguageModel, Ocr
 from app.settings import Settings
 from app.workers.jobs import Emit, Job, JobRunner
 
@@ -63,6 +65,8 @@ class AssistantBackend(QObject):
         models: Callable[[], list[ModelChoice]],
         save_settings: Callable[[Settings], None],
         data_dir: str,
+        ocr: Ocr | None = None,
+        intake: ImageIntake | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -74,6 +78,10 @@ class AssistantBackend(QObject):
         self._models = models
         self._save_settings = save_settings
         self.runner = JobRunner(parent=self)
+        self.image_runner = JobRunner("hearth-images", parent=self)
+        """Image intake (decoding, checks) runs here, so a big photo never waits for a reply."""
+        self.ocr = ocr
+        self.intake = intake
         self._turn: Job | None = None
 
     # -- models -----------------------------------------------------------------------------
@@ -132,15 +140,57 @@ class AssistantBackend(QObject):
 
     # -- turns ----------------------------------------------------------------------------------
 
-    def send(self, conversation_id: str, text: str) -> Job:
-        """Start a turn; its AssistantEvents arrive through ``job.progress`` on the GUI thread."""
+    def prepare_image(self, name: str, data: bytes) -> Job:
+        """Check and decode an image off the GUI thread; succeeds with a PreparedImage."""
+
+        intake = self._intake()
+
+        def work(_emit: Emit, _cancel: CancelToken) -> PreparedImage:
+            return intake.from_bytes(name, data)
+
+        return self.image_runner.submit(work, "image intake")
+
+    def prepare_image_file(self, path: str) -> Job:
+        intake = self._intake()
+
+        def work(_emit: Emit, _cancel: CancelToken) -> PreparedImage:
+            return intake.from_file(Path(path))
+
+        return self.image_runner.submit(work, "image intake")
+
+    def _intake(self) -> ImageIntake:
+        if self.intake is None:
+            raise ImageIntakeError("Images are not available in this build of Hearth.")
+        return self.intake
+
+    def send(self, conversation_id: str, text: str, images: Sequence[PreparedImage] = ()) -> Job:
+        """Start a turn; its AssistantEvents arrive through ``job.progress`` on the GUI thread.
+
+        Attached images are read (OCR) first, on the same worker, and their text goes into the
+        turn's context.
+        """
         assistant = self.assistant
+        ocr = self.ocr
 
         def work(emit: Emit, cancel: CancelToken) -> TurnResult:
             def forward(event: AssistantEvent) -> None:
                 emit(event)
 
-            return assistant.turn(conversation_id, text, forward, cancel)
+            attachments = []
+            for image in images:
+                found = ocr.read(image.png, cancel=cancel).text if ocr is not None else ""
+                attachments.append(Attachment(image.name, found))
+            if attachments:
+                forward(
+                    AssistantEvent(
+                        EventType.IMAGES_READ,
+                        {
+                            "names": [a.name for a in attachments],
+                            "texts": [a.text for a in attachments],
+                        },
+                    )
+                )
+            return assistant.turn(conversation_id, text, forward, cancel, attachments)
 
         job = self.runner.submit(work, "turn")
         self._turn = job
@@ -193,4 +243,5 @@ class AssistantBackend(QObject):
             log.warning("could not save UI state: %s", exc)
 
     def shutdown(self) -> None:
+        self.image_runner.shutdown()
         self.runner.shutdown()

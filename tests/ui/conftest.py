@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from app.core.assistant import Assistant
 from app.core.ports import LanguageModel
+from app.engines.image_intake import PillowIntake
 from app.settings import Paths, Settings, load_settings, save_settings
 from app.store.history import SqliteConversationStore
 from app.ui.main_window import MainWindow
@@ -15,7 +16,7 @@ from app.workers.backend import AssistantBackend, ModelChoice
 from app.workers.voice import VoiceController
 from pytestqt.qtbot import QtBot
 
-from tests.fakes import FakeLanguageModel
+from tests.fakes import FakeLanguageModel, FakeOcr
 
 WindowFactory = Callable[..., MainWindow]
 
@@ -44,6 +45,8 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
             models=lambda: [ModelChoice(k, k, "", True) for k in factories],
             save_settings=lambda s: save_settings(paths.settings_file, s),
             data_dir=str(paths.data_dir),
+            ocr=FakeOcr(),
+            intake=PillowIntake(),
         )
         window = MainWindow(backend, voice)
         qtbot.addWidget(window)
@@ -56,6 +59,7 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
     for window, store in created:
         window.close()  # saves UI state and stops the worker thread
         assert not window.backend.runner.is_running(), "a worker thread was left running"
+        assert not window.backend.image_runner.is_running(), "the image thread was left running"
         if window.voice is not None:
             assert not window.voice.runner.is_running(), "the voice thread was left running"
         store.close()

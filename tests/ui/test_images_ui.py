@@ -1,0 +1,143 @@
+"""Images into the chat: drop files, drop raw data, paste, pick; refusals; the turn sees them."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from app.ui.main_window import MainWindow
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from tests.fakes import FakeLanguageModel
+from tests.ui.conftest import WindowFactory, send, texts, wait_turn
+
+
+def png_file(path: Path, color: str = "orange", size: tuple[int, int] = (120, 80)) -> Path:
+    Image.new("RGB", size, color).save(path, "PNG")
+    return path
+
+
+def drop(qtbot: QtBot, target: QWidget, mime: QMimeData) -> None:
+    pos = QPointF(target.width() / 2, target.height() / 2)
+    actions = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(
+        pos,
+        actions,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(
+        pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(target, event)
+
+
+def wait_images(qtbot: QtBot, window: MainWindow, count: int) -> None:
+    qtbot.waitUntil(
+        lambda: len(window.attachments) == count and window._reading == 0, timeout=10000
+    )
+
+
+def test_dropped_files_are_attached_and_read_into_the_turn(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    llm = FakeLanguageModel("The total is 13.60.")
+    window = make_window(llm)
+    mime = QMimeData()
+    mime.setUrls(
+        [
+            QUrl.fromLocalFile(str(png_file(tmp_path / "receipt.png"))),
+            QUrl.fromLocalFile(str(png_file(tmp_path / "second.png", "teal"))),
+        ]
+    )
+    drop(qtbot, window.composer, mime)
+    wait_images(qtbot, window, 2)
+    assert window.composer.attachments_bar.isVisibleTo(window)
+    send(qtbot, window, "What is the total?")
+    wait_turn(qtbot, window)
+    prompt = llm.prompts[-1][-1].content
+    assert "[Image attached: receipt.png]" in prompt and "[Image attached: second.png]" in prompt
+    assert "TOTAL  13.60" in prompt and prompt.endswith("What is the total?")
+    assert window.attachments == [] and not window.composer.attachments_bar.isVisibleTo(window)
+    user = window.chat.bubbles()[0]
+    assert user.images == ["receipt.png", "second.png"]
+    assert texts(window)[-1] == ("assistant", "The total is 13.60.")
+    # The image's text stays in the conversation for follow-up questions.
+    stored = window.backend.store.messages(window.conversation_id)[0]
+    assert stored.content == "What is the total?" and "13.60" in str(stored.meta["context"])
+
+
+def test_drop_raw_image_data_on_the_window(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    mime = QMimeData()
+    image = QImage(64, 48, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.darkGreen)
+    mime.setImageData(image)
+    drop(qtbot, window, mime)  # onto the window (the chat area passes drops up to it)
+    wait_images(qtbot, window, 1)
+    assert window.attachments[0].name == "pasted image.png"
+    assert (window.attachments[0].width, window.attachments[0].height) == (64, 48)
+
+
+def test_paste_an_image_with_ctrl_v(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), "purple").save(buffer, "PNG")
+    mime = QMimeData()
+    mime.setData("image/png", buffer.getvalue())
+    QGuiApplication.clipboard().setMimeData(mime)
+    box = window.composer.input
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    wait_images(qtbot, window, 1)
+    assert box.toPlainText() == ""
+    # Text still pastes as text.
+    QGuiApplication.clipboard().setText("just words")
+    qtbot.keyClick(box, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert box.toPlainText() == "just words"
+
+
+def test_a_bad_file_is_refused_with_a_message(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    fake = tmp_path / "holiday.png"
+    fake.write_text("not really a picture", encoding="utf-8")
+    with qtbot.waitSignal(window.image_checked, timeout=10000):
+        window.attach_files([str(fake)])
+    notes = window.notifications.visible_notifications()
+    assert len(notes) == 1 and "holiday.png is not an image Hearth can read" in notes[0].message
+    assert window.attachments == []
+    assert not window.busy
+
+
+def test_remote_urls_are_never_downloaded(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.com/cat.png")])
+    drop(qtbot, window.composer, mime)
+    notes = window.notifications.visible_notifications()
+    assert len(notes) == 1 and "does not download" in notes[0].message
+    assert window.attachments == [] and window._reading == 0
+
+
+def test_remove_an_attachment_before_sending(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    llm = FakeLanguageModel("ok")
+    window = make_window(llm)
+    window.attach_files([str(png_file(tmp_path / "a.png")), str(png_file(tmp_path / "b.png"))])
+    wait_images(qtbot, window, 2)
+    window.composer.attachment_removed.emit(0)
+    assert [a.name for a in window.attachments] == ["b.png"]
+    send(qtbot, window, "and this?")
+    wait_turn(qtbot, window)
+    assert "[Image attached: b.png]" in llm.prompts[-1][-1].content
+    assert "a.png" not in llm.prompts[-1][-1].content
