@@ -51,6 +51,8 @@ def prepare_bytes(name: str, data: bytes, policy: IntakePolicy | None = None) ->
             check_pixels(name, width, height, policy)
             frames = int(getattr(image, "n_frames", 1) or 1)
             image.seek(0)
+            if fmt == "JPEG":  # decode at a reduced scale straight from the DCT: much faster
+                image.draft("RGB", (policy.working_side, policy.working_side))
             image.load()
             upright = ImageOps.exif_transpose(image) or image
             rgb = upright.convert("RGBA" if "A" in upright.getbands() else "RGB")
