@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QPixmap, QResizeEvent
+from PySide6.QtGui import QDesktopServices, QIcon, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -18,6 +22,22 @@ RENDER_INTERVAL_MS = 40
 """Streaming tokens are coalesced: the Markdown is re-rendered at most this often."""
 INDENT = 72
 """Space kept on the other side of a bubble, so the two voices are told apart."""
+
+
+class ImageViewer(QDialog):
+    """An attached image at full (working) size, scrollable."""
+
+    def __init__(self, name: str, pixmap: QPixmap, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(name)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        layout = QVBoxLayout(self)
+        area = QScrollArea(self)
+        self.picture = QLabel(area)
+        self.picture.setPixmap(pixmap)
+        area.setWidget(self.picture)
+        layout.addWidget(area)
+        self.resize(min(pixmap.width() + 40, 1200), min(pixmap.height() + 40, 900))
 
 
 class MessageBubble(QFrame):
@@ -51,6 +71,7 @@ class MessageBubble(QFrame):
         layout.addWidget(self.footer)
         self._text = ""
         self.images: list[str] = []
+        self.viewers: list[ImageViewer] = []
         self.set_text(text)
 
     @property
@@ -62,23 +83,19 @@ class MessageBubble(QFrame):
         self.body.setText(text if text else "…")
 
     def add_images(self, images: list[tuple[str, bytes]]) -> None:
-        """Thumbnails of the attached images under the text."""
+        """Thumbnails of the attached images under the text; click one to see it whole."""
         row = QHBoxLayout()
         row.setSpacing(6)
         for name, png in images:
-            picture = QLabel(self)
-            picture.setObjectName("bubbleImage")
             pixmap = QPixmap()
             pixmap.loadFromData(png, "PNG")
-            picture.setPixmap(
-                pixmap.scaled(
-                    160,
-                    160,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            )
-            picture.setToolTip(name)
+            picture = QToolButton(self)
+            picture.setObjectName("bubbleImage")
+            picture.setIcon(QIcon(pixmap))
+            picture.setIconSize(pixmap.size().scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio))
+            picture.setToolTip(f"{name} (click to view)")
+            picture.setAutoRaise(True)
+            picture.clicked.connect(lambda _=False, n=name, p=pixmap: self._view(n, p))
             row.addWidget(picture)
             self.images.append(name)
         row.addStretch(1)
@@ -88,6 +105,29 @@ class MessageBubble(QFrame):
         wanted = min(560, 170 * len(images) + 24)
         self.setMaximumWidth(max(self.maximumWidth(), wanted))
         self.setMinimumWidth(wanted)
+
+    def _view(self, name: str, pixmap: QPixmap) -> None:
+        viewer = ImageViewer(name, pixmap, self.window())
+        viewer.show()
+        self.viewers.append(viewer)
+
+    def set_image_texts(self, texts: list[str]) -> None:
+        """What OCR found, behind a button: shown on request, selectable and copyable."""
+        found = "\n\n".join(t for t in texts if t.strip())
+        self.ocr_button = QPushButton(
+            "Show text found in the image" if found else "No text found in the image", self
+        )
+        self.ocr_button.setEnabled(bool(found))
+        self.ocr_button.setCheckable(True)
+        self.ocr_text = QPlainTextEdit(found, self)
+        self.ocr_text.setReadOnly(True)
+        self.ocr_text.setMaximumHeight(160)
+        self.ocr_text.hide()
+        self.ocr_button.toggled.connect(self.ocr_text.setVisible)
+        layout = self.layout()
+        if isinstance(layout, QVBoxLayout):
+            layout.insertWidget(layout.count() - 1, self.ocr_button)
+            layout.insertWidget(layout.count() - 1, self.ocr_text)
 
     def natural_width(self) -> int:
         """Width of the longest line of plain text (for short user messages)."""

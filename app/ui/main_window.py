@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self._tokens = 0
         self._first_token_at = 0.0
         self._spoken_bubble: MessageBubble | None = None
+        self._user_bubble: MessageBubble | None = None
         self.attachments: list[PreparedImage] = []
         self._reading = 0
 
@@ -409,6 +410,7 @@ class MainWindow(QMainWindow):
         images, self.attachments = self.attachments, []
         self._show_attachments()
         user_bubble = self.chat.add_message("user", text)
+        self._user_bubble = user_bubble
         if images:
             user_bubble.add_images([(i.name, i.png) for i in images])
         self._spoken_bubble = self.chat.start_reply()
@@ -446,7 +448,10 @@ class MainWindow(QMainWindow):
         if not isinstance(event, AssistantEvent):
             return
         kind = event.type
-        if kind is EventType.MODEL_LOADING:
+        if kind is EventType.IMAGES_READ:
+            if self._showing_turn() and self._user_bubble is not None:
+                self._user_bubble.set_image_texts([str(t) for t in event.data.get("texts", [])])
+        elif kind is EventType.MODEL_LOADING:
             self._status(f"Loading {event.data.get('model', 'model')}…")
             self.busy_bar.show()
         elif kind is EventType.PROMPT_READY:

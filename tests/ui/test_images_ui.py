@@ -9,7 +9,7 @@ from app.ui.main_window import MainWindow
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.fakes import FakeLanguageModel
@@ -68,6 +68,19 @@ def test_dropped_files_are_attached_and_read_into_the_turn(
     assert window.attachments == [] and not window.composer.attachments_bar.isVisibleTo(window)
     user = window.chat.bubbles()[0]
     assert user.images == ["receipt.png", "second.png"]
+    # The text found is there on request, selectable and copyable.
+    assert not user.ocr_text.isVisibleTo(window)
+    qtbot.mouseClick(user.ocr_button, Qt.MouseButton.LeftButton)
+    assert user.ocr_text.isVisibleTo(window) and "TOTAL  13.60" in user.ocr_text.toPlainText()
+    # Clicking a thumbnail shows the image whole.
+    thumbs = [b for b in user.findChildren(QToolButton) if b.objectName() == "bubbleImage"]
+    assert len(thumbs) == 2
+    thumb = thumbs[0]
+    qtbot.mouseClick(thumb, Qt.MouseButton.LeftButton)
+    viewer = user.viewers[-1]
+    assert viewer.isVisible() and viewer.windowTitle() == "receipt.png"
+    assert viewer.picture.pixmap().size().width() == 120
+    viewer.close()
     assert texts(window)[-1] == ("assistant", "The total is 13.60.")
     # The image's text stays in the conversation for follow-up questions.
     stored = window.backend.store.messages(window.conversation_id)[0]
