@@ -171,27 +171,25 @@ def ask(
 
 
 def read_images(images: Sequence[Path], verbose: bool) -> list[Attachment]:
-    """Intake and OCR for each image (the same steps the window runs in its worker)."""
+    """Intake and OCR for each image: the same steps the window runs in its workers."""
     from app.core.cancel import CancelToken
-    from app.core.ports import Attachment
+    from app.core.images import read_attachments
     from app.engines.image_intake import prepare_file
     from app.engines.rapid_ocr import RapidOcr
 
     if not images:
         return []
-    ocr = RapidOcr()
-    out: list[Attachment] = []
-    for path in images:
-        prepared = prepare_file(path)
-        found = ocr.read(prepared.png, cancel=CancelToken())
-        if verbose:
+    prepared = [prepare_file(path) for path in images]
+    attachments = read_attachments(prepared, RapidOcr(), CancelToken())
+    if verbose:
+        for image, attachment in zip(prepared, attachments, strict=True):
+            lines = len(attachment.text.splitlines())
             print(
-                f"[{path.name}: {prepared.original_width}x{prepared.original_height} "
-                f"{prepared.original_format}, {len(found.lines)} text line(s)]",
+                f"[{image.name}: {image.original_width}x{image.original_height} "
+                f"{image.original_format}, {lines} row(s) of text]",
                 file=sys.stderr,
             )
-        out.append(Attachment(path.name, found.text))
-    return out
+    return attachments
 
 
 def say(paths: Paths, text: str, output: Path, rate: float | None, volume: float | None) -> int:

@@ -8,11 +8,14 @@ refused before it can allocate anything large.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
+from app.core.ports import Attachment, Ocr
 
 FORMATS = {
     "PNG": "PNG",
@@ -103,3 +106,13 @@ class ImageIntake(Protocol):
     def from_bytes(self, name: str, data: bytes) -> PreparedImage: ...
 
     def from_file(self, path: Path) -> PreparedImage: ...
+
+
+def read_attachments(
+    images: Sequence[PreparedImage], ocr: Ocr | None, cancel: CancelToken
+) -> list[Attachment]:
+    """What the turn learns from each attached image (its text, when OCR is available)."""
+    return [
+        Attachment(image.name, ocr.read(image.png, cancel=cancel).text if ocr else "")
+        for image in images
+    ]

@@ -18,8 +18,8 @@ from app.core.assistant import Assistant, TurnResult
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
 from app.core.events import AssistantEvent, EventType
-from app.core.images import ImageIntake, ImageIntakeError, PreparedImage
-from app.core.ports import Attachment, ConversationStore, LanguageModel, Ocr
+from app.core.images import ImageIntake, ImageIntakeError, PreparedImage, read_attachments
+from app.core.ports import ConversationStore, LanguageModel, Ocr
 from app.settings import Settings
 from app.workers.jobs import Emit, Job, JobRunner
 
@@ -176,10 +176,7 @@ class AssistantBackend(QObject):
             def forward(event: AssistantEvent) -> None:
                 emit(event)
 
-            attachments = []
-            for image in images:
-                found = ocr.read(image.png, cancel=cancel).text if ocr is not None else ""
-                attachments.append(Attachment(image.name, found))
+            attachments = read_attachments(images, ocr, cancel)
             if attachments:
                 forward(
                     AssistantEvent(
