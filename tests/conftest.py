@@ -34,6 +34,17 @@ def shared_cache_dir() -> Path:
     return Path(value) if value else REPO / ".hearth-test-cache"
 
 
+def hearth_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for running the `hearth` command: a private data folder, the shared cache."""
+    return dict(
+        os.environ,
+        HEARTH_DATA_DIR=str(tmp_path / "data"),
+        HEARTH_CACHE_DIR=str(shared_cache_dir()),
+        QT_QPA_PLATFORM="offscreen",
+        **extra,
+    )
+
+
 @pytest.fixture
 def paths(tmp_path: Path) -> Paths:
     """A private data folder per test; the shared model cache."""

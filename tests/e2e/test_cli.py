@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -11,26 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require, shared_cache_dir
+from tests.conftest import hearth_env, require
 
 pytestmark = pytest.mark.model
-
-
-def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        HEARTH_DATA_DIR=str(tmp_path / "data"),
-        HEARTH_CACHE_DIR=str(shared_cache_dir()),
-        QT_QPA_PLATFORM="offscreen",
-        **extra,
-    )
-    return env
 
 
 def test_ask_streams_an_answer(hearth_exe: str, tmp_path: Path) -> None:
     proc = subprocess.run(
         [hearth_exe, "ask", "--model", "fast", "--stats", "What is the capital of France?"],
-        env=env_for(tmp_path),
+        env=hearth_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
@@ -66,7 +54,7 @@ sha256 = "00"
     )
     proc = subprocess.run(
         [hearth_exe, "ask", "--model", "fast", "hello"],
-        env=env_for(tmp_path, HEARTH_MANIFEST=str(manifest)),
+        env=hearth_env(tmp_path, HEARTH_MANIFEST=str(manifest)),
         capture_output=True,
         text=True,
         timeout=120,
@@ -80,7 +68,7 @@ sha256 = "00"
 def test_doctor_lists_every_model(hearth_exe: str, tmp_path: Path) -> None:
     proc = subprocess.run(
         [hearth_exe, "doctor"],
-        env=env_for(tmp_path),
+        env=hearth_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
@@ -112,7 +100,7 @@ def test_ask_runs_with_the_network_cut_and_the_guard_sees_nothing(
     report = tmp_path / "privacy.json"
     proc = subprocess.run(
         ["unshare", "-n", hearth_exe, "ask", "--model", "fast", "What is the capital of France?"],
-        env=env_for(tmp_path, HEARTH_PRIVACY_REPORT=str(report)),
+        env=hearth_env(tmp_path, HEARTH_PRIVACY_REPORT=str(report)),
         capture_output=True,
         text=True,
         timeout=300,
@@ -145,7 +133,7 @@ def test_guard_records_an_attempt_inside_the_namespace(tmp_path: Path) -> None:
     report = tmp_path / "privacy.json"
     proc = subprocess.run(
         ["unshare", "-n", sys.executable, "-c", PROBE],
-        env=env_for(tmp_path, HEARTH_PRIVACY_REPORT=str(report)),
+        env=hearth_env(tmp_path, HEARTH_PRIVACY_REPORT=str(report)),
         capture_output=True,
         text=True,
         timeout=120,
@@ -160,7 +148,7 @@ def test_guard_records_an_attempt_inside_the_namespace(tmp_path: Path) -> None:
 def test_second_launch_focuses_the_first_and_a_killed_one_frees_the_lock(
     hearth_exe: str, tmp_path: Path
 ) -> None:
-    env = env_for(tmp_path)
+    env = hearth_env(tmp_path)
     lock = tmp_path / "data" / "hearth.lock"
     log = tmp_path / "data" / "logs" / "hearth.log"
     with subprocess.Popen(

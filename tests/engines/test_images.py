@@ -18,7 +18,7 @@ from app.engines.image_intake import prepare_bytes, prepare_file
 from app.engines.rapid_ocr import RapidOcr
 from PIL import Image, ImageDraw, ImageFont
 
-from tests.conftest import REPO, require, shared_cache_dir
+from tests.conftest import REPO, hearth_env, require
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -195,9 +195,7 @@ def test_attachment_context_says_what_was_found() -> None:
 def test_the_local_model_answers_from_the_image_alone(hearth_exe: str, tmp_path: Path) -> None:
     receipt = tmp_path / "receipt.png"
     receipt.write_bytes(draw_receipt())
-    env = dict(
-        os.environ, HEARTH_DATA_DIR=str(tmp_path / "d"), HEARTH_CACHE_DIR=str(shared_cache_dir())
-    )
+    env = hearth_env(tmp_path)
     done = subprocess.run(
         [hearth_exe, "ask", "--image", str(receipt), "What is the total on this receipt?"],
         env=env,

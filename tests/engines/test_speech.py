@@ -16,7 +16,7 @@ from app.core.ports import AudioClip, SpeechToText, TextToSpeech
 from app.engines.models import ModelRegistry
 from app.settings import DEFAULT_VOICE, Settings
 
-from tests.conftest import require, shared_cache_dir
+from tests.conftest import hearth_env, require, shared_cache_dir
 
 pytestmark = pytest.mark.model
 
@@ -148,11 +148,7 @@ def test_silence_and_noise_are_heard_as_nothing() -> None:
 
 
 def test_cli_say_then_transcribe(hearth_exe: str, tmp_path: Path) -> None:
-    import os
-
-    env = dict(
-        os.environ, HEARTH_DATA_DIR=str(tmp_path / "d"), HEARTH_CACHE_DIR=str(shared_cache_dir())
-    )
+    env = hearth_env(tmp_path)
     out = tmp_path / "out.wav"
     said = subprocess.run(
         [hearth_exe, "say", "Set a timer for ten minutes.", "-o", str(out)],
