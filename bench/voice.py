@@ -94,23 +94,23 @@ def speech_figures(registry: object, tts: object) -> dict[str, float]:
 
 
 def run_model(model_id: str, turns: int, pulse: object, workdir: Path) -> list[dict[str, float]]:
-    from app.bootstrap import make_language_model, make_speech_to_text, make_text_to_speech
+    from app.bootstrap import build_voice, make_language_model
     from app.core.assistant import Assistant
     from app.core.cancel import CancelToken
     from app.engines.models import ModelRegistry
-    from app.settings import DEFAULT_STT, DEFAULT_VOICE, Paths, Settings
+    from app.settings import Paths, Settings
     from app.store.history import SqliteConversationStore
     from app.ui.main_window import MainWindow
     from app.workers.backend import AssistantBackend
-    from app.workers.qt_audio import QtPlayer, QtRecorder
-    from app.workers.voice import VoiceController, VoiceOptions
     from PySide6.QtWidgets import QApplication
     from tests.pulse import Pulse, write_wav_16k
 
     assert isinstance(pulse, Pulse)
     app = QApplication.instance() or QApplication([])
     registry = ModelRegistry(Paths.default().models_cache)
-    settings = Settings(model=model_id, max_reply_tokens=80)
+    settings = Settings(
+        model=model_id, max_reply_tokens=80, input_device=pulse.mic, output_device=pulse.speaker
+    )
     store = SqliteConversationStore(workdir / f"{model_id}.sqlite3")
     llm = make_language_model(registry, model_id, settings)
     assistant = Assistant(llm, store, settings.assistant_config())
@@ -123,16 +123,10 @@ def run_model(model_id: str, turns: int, pulse: object, workdir: Path) -> list[d
         save_settings=lambda s: None,
         data_dir=str(workdir),
     )
-    tts = make_text_to_speech(registry, DEFAULT_VOICE)
-    player = QtPlayer()
-    player.set_device(pulse.speaker)
-    voice = VoiceController(
-        QtRecorder(),
-        player,
-        make_speech_to_text(registry, DEFAULT_STT, settings),
-        tts,
-        options=VoiceOptions(input_device=pulse.mic, output_device=pulse.speaker),
-    )
+    # The app's own wiring, with the devices chosen in settings (the virtual ones).
+    voice = build_voice(registry, settings)
+    assert voice is not None
+    tts = voice.tts
     window = MainWindow(backend, voice)
     window.show()
     # As the app does at start: models warm in the background before the first question.

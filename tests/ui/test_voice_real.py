@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 from app.audio.devices import rms_level
-from app.bootstrap import make_language_model, make_speech_to_text, make_text_to_speech
+from app.bootstrap import build_voice, make_language_model
 from app.core.cancel import CancelToken
 from app.core.errors import ModelError
 from app.core.ports import AudioClip
 from app.engines.models import ModelRegistry
 from app.settings import DEFAULT_STT, DEFAULT_VOICE, FAST_MODEL, Settings
-from app.workers.qt_audio import QtPlayer, QtRecorder
-from app.workers.voice import VoiceController, VoiceOptions
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -31,27 +29,21 @@ def test_spoken_question_gets_a_spoken_answer(
     qtbot: QtBot, make_window: WindowFactory, pulse: Pulse, tmp_path: Path
 ) -> None:
     registry = ModelRegistry(shared_cache_dir())
-    settings = Settings(model=FAST_MODEL, max_reply_tokens=60)
+    settings = Settings(
+        model=FAST_MODEL, max_reply_tokens=60, input_device=pulse.mic, output_device=pulse.speaker
+    )
     try:
         for model in (FAST_MODEL, DEFAULT_STT, DEFAULT_VOICE):
             registry.resolve(model)
     except ModelError as exc:
         require(False, exc.message)
-    tts = make_text_to_speech(registry, DEFAULT_VOICE)
-    question = list(tts.synthesize("What is the capital of France?", cancel=CancelToken()))
+    # The app's own wiring, with the devices chosen in settings (the virtual ones).
+    voice = build_voice(registry, settings)
+    assert voice is not None
+    question = list(voice.tts.synthesize("What is the capital of France?", cancel=CancelToken()))
     asked = AudioClip(b"".join(c.pcm for c in question), question[0].sample_rate)
     wav = tmp_path / "question.wav"
     write_wav_16k(wav, asked.pcm, asked.sample_rate)
-
-    player = QtPlayer()
-    player.set_device(pulse.speaker)
-    voice = VoiceController(
-        QtRecorder(),
-        player,
-        make_speech_to_text(registry, DEFAULT_STT, settings),
-        tts,
-        options=VoiceOptions(input_device=pulse.mic, output_device=pulse.speaker),
-    )
     llm = make_language_model(registry, FAST_MODEL, settings)
     window = make_window(llm, voice=voice, settings=settings)
     heard = tmp_path / "speaker.raw"
