@@ -269,13 +269,13 @@ class Composer(QWidget):
             row.addWidget(remove)
             self._chips.insertWidget(self._chips.count() - 1, chip)
         self.attachments_bar.setVisible(bool(thumbnails))
-        self._has_attachments = bool(thumbnails)
 
-    _has_attachments = False
+    def _has_attachments(self) -> bool:
+        return self._chips.count() > 1  # the chips, then the closing stretch
 
     def _submit(self) -> None:
         text = self.input.toPlainText().strip()
-        if self._busy or not (text or self._has_attachments):
+        if self._busy or not (text or self._has_attachments()):
             return
         text = text or "What is in this image?"
         self.input.clear()

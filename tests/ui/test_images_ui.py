@@ -154,3 +154,21 @@ def test_remove_an_attachment_before_sending(
     wait_turn(qtbot, window)
     assert "[Image attached: b.png]" in llm.prompts[-1][-1].content
     assert "a.png" not in llm.prompts[-1][-1].content
+
+
+def test_an_image_alone_can_be_sent(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    llm = FakeLanguageModel("A receipt.")
+    window = make_window(llm)
+    box = window.composer.input
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert not window.busy  # nothing to send yet
+    window.attach_files([str(png_file(tmp_path / "photo.png"))])
+    wait_images(qtbot, window, 1)
+    with qtbot.waitSignal(window.turn_finished, timeout=10000):
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert texts(window)[0] == ("user", "What is in this image?")
+    assert "[Image attached: photo.png]" in llm.prompts[-1][-1].content
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert not window.busy  # the attachment went with the first message
