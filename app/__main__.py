@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING  # noqa: E402
 from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa: E402
 
 if TYPE_CHECKING:
+    from app.core.errors import AssistantError
     from app.core.ports import Attachment
+    from app.settings import Settings
 
 log = logging.getLogger("hearth")
 
@@ -120,7 +122,7 @@ def ask(
         print(f"hearth: {exc.message}", file=sys.stderr)
         return 1
     try:
-        attachments = read_images(images, show_stats)
+        attachments = read_images(images, show_stats, settings)
     except AssistantError as exc:
         print(f"hearth: {exc.message}", file=sys.stderr)
         return 1
@@ -170,8 +172,11 @@ def ask(
     return 130 if cancel.is_cancelled() else 0
 
 
-def read_images(images: Sequence[Path], verbose: bool) -> list[Attachment]:
-    """Intake and OCR for each image: the same steps the window runs in its workers."""
+def read_images(
+    images: Sequence[Path], verbose: bool, settings: Settings | None = None
+) -> list[Attachment]:
+    """Intake, OCR and (with an image model) tags for each image: the window's same steps."""
+    from app.bootstrap import make_image_embedder
     from app.core.cancel import CancelToken
     from app.core.images import read_attachments
     from app.engines.image_intake import prepare_file
@@ -180,13 +185,23 @@ def read_images(images: Sequence[Path], verbose: bool) -> list[Attachment]:
     if not images:
         return []
     prepared = [prepare_file(path) for path in images]
-    attachments = read_attachments(prepared, RapidOcr(), CancelToken())
+    embedder = make_image_embedder(settings) if settings is not None else None
+
+    def problem(exc: AssistantError) -> None:
+        print(f"hearth: {exc.message} (images are read without the image model)", file=sys.stderr)
+
+    attachments = read_attachments(
+        prepared, RapidOcr(), CancelToken(), embedder=embedder, on_problem=problem
+    )
     if verbose:
         for image, attachment in zip(prepared, attachments, strict=True):
             lines = len(attachment.text.splitlines())
+            tags = (
+                f", looks like {', '.join(attachment.looks_like)}" if attachment.looks_like else ""
+            )
             print(
                 f"[{image.name}: {image.original_width}x{image.original_height} "
-                f"{image.original_format}, {lines} row(s) of text]",
+                f"{image.original_format}, {lines} row(s) of text{tags}]",
                 file=sys.stderr,
             )
     return attachments

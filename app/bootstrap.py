@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.assistant import Assistant
+from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, ModelError
-from app.core.ports import LanguageModel, SpeechToText, TextToSpeech
+from app.core.ports import ImageEmbedder, LanguageModel, SpeechToText, TextToSpeech
 from app.engines.image_intake import PillowIntake
 from app.engines.llama_llm import LlamaLanguageModel
 from app.engines.models import ModelRegistry
@@ -18,11 +21,14 @@ from app.engines.rapid_ocr import RapidOcr
 from app.engines.whisper_stt import WhisperSpeechToText
 from app.filelock import FileLock
 from app.settings import DEFAULT_MODEL, Paths, Settings, load_settings, save_settings
+from app.store.chroma_memory import ChromaMemory
 from app.store.history import SqliteConversationStore
+from app.store.image_files import ImageFiles
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
+    from app.workers.backend import ImageModelInfo
     from app.workers.voice import VoiceController
 
 log = logging.getLogger(__name__)
@@ -154,6 +160,12 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         data_dir=str(paths.data_dir),
         ocr=RapidOcr(),
         intake=PillowIntake(),
+        archive=ImageFiles(paths.images_dir),
+        embedder_factory=make_image_embedder,
+        image_memory=lambda: ChromaMemory.open(paths.memory_dir),
+        image_model_importer=lambda arch, file, config, progress, cancel: import_image_model(
+            arch, file, config, progress, cancel, models_dir=paths.image_models_dir
+        ),
     )
     voice = build_voice(core.registry, core.settings)
 
@@ -207,6 +219,50 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         core.store.close()
         core.assistant.llm.close()
         lock.release()
+
+
+def make_image_embedder(settings: Settings) -> ImageEmbedder | None:
+    """The configured image model, or None (Hearth then reads images with OCR only).
+
+    Construction is cheap: the checkpoint is loaded on the first image, off the GUI thread.
+    """
+    if not (settings.image_model and settings.image_model_file):
+        return None
+    from app.engines.clip_embedder import ClipEmbedder
+
+    config = Path(settings.image_model_config) if settings.image_model_config else None
+    return ClipEmbedder(
+        settings.image_model, Path(settings.image_model_file), config_file=config, threads=2
+    )
+
+
+def import_image_model(
+    architecture: str,
+    checkpoint: Path,
+    config_file: Path | None,
+    progress: Callable[[float, str], None],
+    cancel: CancelToken,
+    *,
+    models_dir: Path,
+) -> ImageModelInfo:
+    from app.engines.clip_embedder import import_checkpoint
+    from app.workers.backend import ImageModelInfo
+
+    imported = import_checkpoint(
+        architecture,
+        checkpoint,
+        models_dir,
+        config_file=config_file,
+        progress=progress,
+        cancel=cancel,
+    )
+    return ImageModelInfo(
+        imported.architecture,
+        str(imported.checkpoint),
+        str(imported.config_file or ""),
+        imported.dimensions,
+        imported.load_seconds,
+    )
 
 
 def build_voice(registry: ModelRegistry, settings: Settings) -> VoiceController | None:

@@ -68,6 +68,21 @@ class Paths:
         return self.data_dir / "history.sqlite3"
 
     @property
+    def images_dir(self) -> Path:
+        """Attached images, by content hash (so conversations show them after a restart)."""
+        return self.data_dir / "images"
+
+    @property
+    def image_models_dir(self) -> Path:
+        """Image model checkpoints the user imported (Settings → Image model)."""
+        return self.data_dir / "image-models"
+
+    @property
+    def memory_dir(self) -> Path:
+        """The personal store (chromadb)."""
+        return self.data_dir / "memory"
+
+    @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
@@ -114,6 +129,12 @@ class Settings:
     """Hold to talk (in the window, and from anywhere where the platform allows it)."""
     global_talk_key: bool = True
     """Listen for the shortcut while other windows have focus (X11, Windows, macOS)."""
+    image_model: str = ""
+    """open_clip architecture of the imported image model ("" = none: OCR only)."""
+    image_model_file: str = ""
+    """The imported checkpoint (a copy inside the data folder)."""
+    image_model_config: str = ""
+    """Optional open_clip model config (JSON) for an architecture open_clip does not know."""
     input_device: str = ""
     """Microphone id ("" for the system default)."""
     output_device: str = ""

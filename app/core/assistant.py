@@ -96,7 +96,18 @@ class Assistant:
             context = "\n\n".join(a.context() for a in attachments)
             meta: dict[str, object] = {}
             if attachments:
-                meta = {"context": context, "attachments": [a.name for a in attachments]}
+                meta = {
+                    "context": context,
+                    "images": [
+                        {
+                            "name": a.name,
+                            "file": a.file,
+                            "text": a.text,
+                            "looks_like": list(a.looks_like),
+                        }
+                        for a in attachments
+                    ],
+                }
             # The user's words are stored before anything can fail: they are never lost.
             self._store.add_message(conversation_id, "user", user_text, meta)
             self._name_conversation(conversation_id, user_text)

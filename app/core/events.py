@@ -13,6 +13,8 @@ from typing import Any
 class EventType(StrEnum):
     TURN_START = "turn-start"
     """A turn began; data: conversation_id, user_text."""
+    IMAGES_READING = "images-reading"
+    """An attached image is being read; data: index (from 0), total, name."""
     IMAGES_READ = "images-read"
     """Attached images were read (OCR) before the turn; data: names, texts."""
     MODEL_LOADING = "model-loading"

@@ -8,14 +8,14 @@ refused before it can allocate anything large.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
-from app.core.ports import Attachment, Ocr
+from app.core.ports import Attachment, ImageEmbedder, ImageHit, ImageMemory, Ocr
 
 FORMATS = {
     "PNG": "PNG",
@@ -108,11 +108,123 @@ class ImageIntake(Protocol):
     def from_file(self, path: Path) -> PreparedImage: ...
 
 
+class ImageArchive(Protocol):
+    """Where attached images are kept so a conversation shows them again after a restart."""
+
+    def save(self, png: bytes) -> str:
+        """Store the image; returns its key (stable: the same image gives the same key)."""
+        ...
+
+    def load(self, key: str) -> bytes | None:
+        """The image, or None if it is gone."""
+        ...
+
+    def prune(self, keep: Iterable[str]) -> list[str]:
+        """Delete the images whose keys are not in ``keep``; returns the deleted keys."""
+        ...
+
+
+TAG_MIN_PROBABILITY = 0.2
+"""Zero-shot tags less likely than this are left out of the context rather than mislead."""
+
+
 def read_attachments(
-    images: Sequence[PreparedImage], ocr: Ocr | None, cancel: CancelToken
+    images: Sequence[PreparedImage],
+    ocr: Ocr | None,
+    cancel: CancelToken,
+    *,
+    embedder: ImageEmbedder | None = None,
+    archive: ImageArchive | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    on_problem: Callable[[AssistantError], None] | None = None,
 ) -> list[Attachment]:
-    """What the turn learns from each attached image (its text, when OCR is available)."""
-    return [
-        Attachment(image.name, ocr.read(image.png, cancel=cancel).text if ocr else "")
-        for image in images
-    ]
+    """What the turn learns from each attached image: its text (OCR) and, with an image model,
+    what it looks like and its embedding. ``on_progress(index, total, name)`` before each.
+
+    A failing image model costs only the tags: the problem goes to ``on_problem`` once and the
+    images are still read."""
+    attachments = []
+    for index, image in enumerate(images):
+        if cancel.is_cancelled():
+            break
+        if on_progress is not None:
+            on_progress(index, len(images), image.name)
+        key = archive.save(image.png) if archive is not None else ""
+        text = ocr.read(image.png, cancel=cancel).text if ocr is not None else ""
+        looks_like: tuple[str, ...] = ()
+        embedding: tuple[float, ...] = ()
+        if embedder is not None:
+            try:
+                vector = embedder.embed_image(image.png)
+                tags = embedder.tags_for(vector, top=3)
+            except AssistantError as exc:
+                embedder = None
+                if on_problem is not None:
+                    on_problem(exc)
+            else:
+                embedding = tuple(vector)
+                looks_like = tuple(label for label, p in tags if p >= TAG_MIN_PROBABILITY)
+        attachments.append(Attachment(image.name, text, looks_like, key, embedding))
+    return attachments
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    """An image as a stored message remembers it."""
+
+    name: str
+    file: str
+    text: str = ""
+    looks_like: tuple[str, ...] = ()
+
+
+def stored_images(meta: Mapping[str, object]) -> list[StoredImage]:
+    """The images a stored user message carried (tolerant of older or damaged metadata)."""
+    raw = meta.get("images")
+    if not isinstance(raw, list):
+        return []
+    found = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        tags = item.get("looks_like")
+        found.append(
+            StoredImage(
+                str(item.get("name", "image")),
+                str(item.get("file", "")),
+                str(item.get("text", "")),
+                tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+            )
+        )
+    return found
+
+
+def remember_images(
+    attachments: Sequence[Attachment],
+    conversation_id: str,
+    embedder: ImageEmbedder,
+    memory: ImageMemory,
+) -> int:
+    """Keep the embeddings of a turn's images for text-to-image search; returns how many."""
+    stored = 0
+    for a in attachments:
+        if a.embedding and a.file:
+            memory.add_image(
+                embedder.name,
+                a.file,
+                a.embedding,
+                name=a.name,
+                conversation_id=conversation_id,
+                text=a.text,
+                looks_like=a.looks_like,
+            )
+            stored += 1
+    return stored
+
+
+def find_images(
+    query: str, embedder: ImageEmbedder, memory: ImageMemory, limit: int = 5
+) -> list[ImageHit]:
+    """Stored images that best match a description ("the photo of the whiteboard")."""
+    vector = embedder.embed_texts([query])[0]
+    return memory.search_images(embedder.name, vector, limit)

@@ -183,6 +183,10 @@ class Attachment:
     """Text found in it (OCR)."""
     looks_like: tuple[str, ...] = ()
     """Zero-shot tags from the image model, when one is configured."""
+    file: str = ""
+    """Key of the image in the app's image folder (kept so the chat shows it after a restart)."""
+    embedding: tuple[float, ...] = field(default=(), repr=False)
+    """The image model's embedding (empty without an image model); for text-to-image search."""
 
     def context(self) -> str:
         parts = [f"[Image attached: {self.name}]"]
@@ -204,6 +208,69 @@ class Ocr(Protocol):
 
     def read(self, png: bytes, *, cancel: CancelToken) -> OcrResult:
         """The text in an image (PNG bytes from intake), top to bottom, left to right."""
+        ...
+
+
+@runtime_checkable
+class ImageEmbedder(Protocol):
+    """Images and texts in one embedding space (app.engines.clip_embedder.ClipEmbedder)."""
+
+    @property
+    def name(self) -> str:
+        """Identifies the embedding space: vectors of different names never mix."""
+        ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def load(self) -> None: ...
+
+    def embed_image(self, png: bytes) -> list[float]:
+        """L2-normalised embedding of an image (PNG bytes from intake)."""
+        ...
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def tags_for(self, embedding: Sequence[float], top: int = 3) -> list[tuple[str, float]]:
+        """The labels of the vocabulary the embedded image is most like, with probabilities."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHit:
+    """A stored image found by a search, with its cosine similarity to the query."""
+
+    key: str
+    name: str
+    conversation_id: str
+    created_at: float
+    score: float
+    text: str = ""
+
+
+class ImageMemory(Protocol):
+    """Image embeddings kept for text-to-image search (app.store.chroma_memory)."""
+
+    def add_image(
+        self,
+        space: str,
+        key: str,
+        embedding: Sequence[float],
+        *,
+        name: str,
+        conversation_id: str,
+        text: str = "",
+        looks_like: Sequence[str] = (),
+    ) -> None:
+        """Store (or replace) one image's embedding; ``space`` names the image model."""
+        ...
+
+    def search_images(
+        self, space: str, embedding: Sequence[float], limit: int = 5
+    ) -> list[ImageHit]: ...
+
+    def forget_conversation(self, conversation_id: str) -> None:
+        """Drop everything that came from one conversation."""
         ...
 
 

@@ -82,13 +82,20 @@ class MessageBubble(QFrame):
         self._text = text
         self.body.setText(text if text else "…")
 
-    def add_images(self, images: list[tuple[str, bytes]]) -> None:
-        """Thumbnails of the attached images under the text; click one to see it whole."""
+    def add_images(self, images: list[tuple[str, bytes | None]]) -> None:
+        """Thumbnails of the attached images under the text; click one to see it whole.
+
+        An image whose file is gone (None) is named, not silently dropped."""
         row = QHBoxLayout()
         row.setSpacing(6)
         for name, png in images:
             pixmap = QPixmap()
-            pixmap.loadFromData(png, "PNG")
+            if png is None or not pixmap.loadFromData(png, "PNG"):
+                missing = QLabel(f"{name}\n(image no longer available)", self)
+                missing.setObjectName("bubbleImageMissing")
+                row.addWidget(missing)
+                self.images.append(name)
+                continue
             picture = QToolButton(self)
             picture.setObjectName("bubbleImage")
             picture.setIcon(QIcon(pixmap))
@@ -111,9 +118,14 @@ class MessageBubble(QFrame):
         viewer.show()
         self.viewers.append(viewer)
 
-    def set_image_texts(self, texts: list[str]) -> None:
-        """What OCR found, behind a button: shown on request, selectable and copyable."""
+    def set_image_texts(self, texts: list[str], looks_like: list[list[str]] | None = None) -> None:
+        """What OCR found, behind a button: shown on request, selectable and copyable; with an
+        image model, what each image looks like."""
         found = "\n\n".join(t for t in texts if t.strip())
+        tags = sorted({tag for image in looks_like or [] for tag in image})
+        self.looks_like = QLabel("Looks like: " + ", ".join(tags) if tags else "", self)
+        self.looks_like.setObjectName("bubbleFooter")
+        self.looks_like.setVisible(bool(tags))
         self.ocr_button = QPushButton(
             "Show text found in the image" if found else "No text found in the image", self
         )
@@ -126,6 +138,7 @@ class MessageBubble(QFrame):
         self.ocr_button.toggled.connect(self.ocr_text.setVisible)
         layout = self.layout()
         if isinstance(layout, QVBoxLayout):
+            layout.insertWidget(layout.count() - 1, self.looks_like)
             layout.insertWidget(layout.count() - 1, self.ocr_button)
             layout.insertWidget(layout.count() - 1, self.ocr_text)
 

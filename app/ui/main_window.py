@@ -28,14 +28,15 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import AssistantError
 from app.core.events import AssistantEvent, EventType
-from app.core.images import PreparedImage
+from app.core.images import PreparedImage, stored_images
 from app.ui.chat_view import ChatView, MessageBubble
 from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationList
+from app.ui.image_model_dialog import AddImageModelDialog
 from app.ui.notifications import NotificationArea
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_theme
-from app.workers.backend import AssistantBackend
+from app.workers.backend import AssistantBackend, ImageModelInfo
 from app.workers.jobs import Job
 from app.workers.voice import VoiceController
 
@@ -367,7 +368,13 @@ class MainWindow(QMainWindow):
         self.chat.clear()
         for m in messages:
             footer = "Stopped" if m.meta.get("cancelled") else ""
-            self.chat.add_message(m.role, m.content, footer)
+            bubble = self.chat.add_message(m.role, m.content, footer)
+            images = stored_images(m.meta)
+            if images:
+                bubble.add_images([(i.name, self.backend.load_image(i.file)) for i in images])
+                bubble.set_image_texts(
+                    [i.text for i in images], [list(i.looks_like) for i in images]
+                )
         self.backend.remember(last_conversation=conversation_id)
         self.refresh_conversations()
 
@@ -382,7 +389,7 @@ class MainWindow(QMainWindow):
         if conversation_id == self._turn_conversation:
             self.stop()
         try:
-            self.backend.store.delete_conversation(conversation_id)
+            self.backend.delete_conversation(conversation_id)
         except AssistantError as exc:
             self.show_error(exc)
             return
@@ -448,9 +455,20 @@ class MainWindow(QMainWindow):
         if not isinstance(event, AssistantEvent):
             return
         kind = event.type
-        if kind is EventType.IMAGES_READ:
+        if kind is EventType.IMAGES_READING:
+            total = int(event.data.get("total", 1))
+            index = int(event.data.get("index", 0)) + 1
+            self._status(
+                f"Reading image {index} of {total}…" if total > 1 else "Reading the image…"
+            )
+            self.busy_bar.show()
+        elif kind is EventType.IMAGES_READ:
+            self.busy_bar.hide()
             if self._showing_turn() and self._user_bubble is not None:
-                self._user_bubble.set_image_texts([str(t) for t in event.data.get("texts", [])])
+                self._user_bubble.set_image_texts(
+                    [str(t) for t in event.data.get("texts", [])],
+                    [list(tags) for tags in event.data.get("looks_like", [])],
+                )
         elif kind is EventType.MODEL_LOADING:
             self._status(f"Loading {event.data.get('model', 'model')}…")
             self.busy_bar.show()
@@ -529,9 +547,14 @@ class MainWindow(QMainWindow):
             self.backend.data_dir,
             self,
             voice=self.voice,
+            add_image_model=self._add_image_model if self.backend.can_import_image_models else None,
         )
         if dialog.exec():
             self.backend.update_settings(dialog.result_settings())
+
+    def _add_image_model(self) -> ImageModelInfo | None:
+        dialog = AddImageModelDialog(self.backend, self)
+        return dialog.info if dialog.exec() else None
 
     def _apply_settings(self, settings: object) -> None:
         self.set_talk_shortcut(str(getattr(settings, "talk_shortcut", "Ctrl+Space")))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import Qt, QTimer, QUrl
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import AssistantError
 from app.settings import STT_CHOICES, THEMES, Settings
-from app.workers.backend import ModelChoice
+from app.workers.backend import ImageModelInfo, ModelChoice
 from app.workers.global_keys import unavailable_reason
 from app.workers.voice import VoiceController
 
@@ -40,9 +41,11 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         voice: VoiceController | None = None,
+        add_image_model: Callable[[], ImageModelInfo | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Hearth settings")
+        self._add_image_model = add_image_model
         self._voice = voice
         self._settings = settings
         layout = QVBoxLayout(self)
@@ -93,6 +96,8 @@ class SettingsDialog(QDialog):
         self.reply_tokens.setValue(settings.max_reply_tokens)
         form.addRow("Longest reply (tokens)", self.reply_tokens)
 
+        self._add_image_section(form, settings)
+
         if voice is not None:
             self._add_voice_section(form, settings, voice)
 
@@ -116,6 +121,57 @@ class SettingsDialog(QDialog):
     def _show_notes(self) -> None:
         choice = self._models.get(str(self.model.currentData()))
         self.model_notes.setText(choice.notes if choice else "")
+
+    # -- image model --------------------------------------------------------------------------
+
+    def _add_image_section(self, form: QFormLayout, settings: Settings) -> None:
+        self._image_model = (
+            settings.image_model,
+            settings.image_model_file,
+            settings.image_model_config,
+        )
+        self.image_model = QLabel(self)
+        self.image_model.setObjectName("imageModel")
+        self.image_model.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.image_model, 1)
+        self.add_image_button = QPushButton("Add image model…", self)
+        self.add_image_button.setEnabled(self._add_image_model is not None)
+        self.add_image_button.clicked.connect(self._choose_image_model)
+        self.remove_image_button = QPushButton("Remove", self)
+        self.remove_image_button.clicked.connect(self._remove_image_model)
+        column = QVBoxLayout()
+        column.addWidget(self.add_image_button)
+        column.addWidget(self.remove_image_button)
+        row.addLayout(column)
+        form.addRow("Image model", row)
+        self._show_image_model()
+
+    def _show_image_model(self) -> None:
+        architecture, checkpoint, _ = self._image_model
+        if architecture and checkpoint:
+            self.image_model.setText(
+                f"{architecture} ({Path(checkpoint).name}): images are tagged and can be found "
+                "later by description."
+            )
+        else:
+            self.image_model.setText(
+                "None. Hearth works fully without one: it reads the text in images (OCR). "
+                "Add a CLIP checkpoint to also describe images and find them by description."
+            )
+        self.remove_image_button.setVisible(bool(architecture))
+
+    def _choose_image_model(self) -> None:
+        if self._add_image_model is None:
+            return
+        info = self._add_image_model()
+        if info is not None:
+            self._image_model = (info.architecture, info.checkpoint, info.config_file)
+            self._show_image_model()
+
+    def _remove_image_model(self) -> None:
+        self._image_model = ("", "", "")
+        self._show_image_model()
 
     # -- voice ----------------------------------------------------------------------------------
 
@@ -220,6 +276,9 @@ class SettingsDialog(QDialog):
             llm_threads=self.threads.value(),
             context_tokens=self.context.value(),
             max_reply_tokens=self.reply_tokens.value(),
+            image_model=self._image_model[0],
+            image_model_file=self._image_model[1],
+            image_model_config=self._image_model[2],
         )
         if self._voice is not None:
             chosen = chosen.replace(

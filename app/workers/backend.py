@@ -18,14 +18,48 @@ from app.core.assistant import Assistant, TurnResult
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
 from app.core.events import AssistantEvent, EventType
-from app.core.images import ImageIntake, ImageIntakeError, PreparedImage, read_attachments
-from app.core.ports import ConversationStore, LanguageModel, Ocr
+from app.core.images import (
+    ImageArchive,
+    ImageIntake,
+    ImageIntakeError,
+    PreparedImage,
+    find_images,
+    read_attachments,
+    remember_images,
+    stored_images,
+)
+from app.core.ports import (
+    Attachment,
+    ConversationStore,
+    ImageEmbedder,
+    ImageHit,
+    ImageMemory,
+    LanguageModel,
+    Ocr,
+)
 from app.settings import Settings
 from app.workers.jobs import Emit, Job, JobRunner
 
 log = logging.getLogger(__name__)
 
 ModelFactory = Callable[[str, Settings], LanguageModel]
+EmbedderFactory = Callable[[Settings], ImageEmbedder | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageModelInfo:
+    """An image model checkpoint that was copied into Hearth's folder and proven to work."""
+
+    architecture: str
+    checkpoint: str
+    config_file: str
+    dimensions: int
+    load_seconds: float
+
+
+ImageModelImporter = Callable[
+    [str, Path, Path | None, Callable[[float, str], None], CancelToken], ImageModelInfo
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +101,10 @@ class AssistantBackend(QObject):
         data_dir: str,
         ocr: Ocr | None = None,
         intake: ImageIntake | None = None,
+        archive: ImageArchive | None = None,
+        embedder_factory: EmbedderFactory | None = None,
+        image_memory: Callable[[], ImageMemory] | None = None,
+        image_model_importer: ImageModelImporter | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -82,6 +120,14 @@ class AssistantBackend(QObject):
         """Image intake (decoding, checks) runs here, so a big photo never waits for a reply."""
         self.ocr = ocr
         self.intake = intake
+        self.archive = archive
+        """Attached images are kept here so conversations show them after a restart."""
+        self._embedder_factory = embedder_factory
+        self.embedder = embedder_factory(settings) if embedder_factory else None
+        """The image model (None: images are read with OCR only)."""
+        self._import_image_model = image_model_importer
+        self._open_image_memory = image_memory
+        self._image_memory: ImageMemory | None = None
         self._turn: Job | None = None
 
     # -- models -----------------------------------------------------------------------------
@@ -170,13 +216,28 @@ class AssistantBackend(QObject):
         turn's context.
         """
         assistant = self.assistant
-        ocr = self.ocr
+        ocr, embedder, archive = self.ocr, self.embedder, self.archive
 
         def work(emit: Emit, cancel: CancelToken) -> TurnResult:
             def forward(event: AssistantEvent) -> None:
                 emit(event)
 
-            attachments = read_attachments(images, ocr, cancel)
+            def reading(index: int, total: int, name: str) -> None:
+                forward(
+                    AssistantEvent(
+                        EventType.IMAGES_READING, {"index": index, "total": total, "name": name}
+                    )
+                )
+
+            attachments = read_attachments(
+                images,
+                ocr,
+                cancel,
+                embedder=embedder,
+                archive=archive,
+                on_progress=reading,
+                on_problem=self.error.emit,
+            )
             if attachments:
                 forward(
                     AssistantEvent(
@@ -184,15 +245,111 @@ class AssistantBackend(QObject):
                         {
                             "names": [a.name for a in attachments],
                             "texts": [a.text for a in attachments],
+                            "looks_like": [list(a.looks_like) for a in attachments],
                         },
                     )
                 )
-            return assistant.turn(conversation_id, text, forward, cancel, attachments)
+            result = assistant.turn(conversation_id, text, forward, cancel, attachments)
+            if embedder is not None and any(a.embedding for a in attachments):
+                self._remember_images(attachments, conversation_id, embedder)
+            return result
 
         job = self.runner.submit(work, "turn")
         self._turn = job
         job.finished.connect(lambda: self._turn_over(job))
         return job
+
+    def _remember_images(
+        self, attachments: Sequence[Attachment], conversation_id: str, embedder: ImageEmbedder
+    ) -> None:
+        """Index the turn's images for text-to-image search; a failure costs only the search."""
+        try:
+            memory = self.image_memory()
+            if memory is not None:
+                remember_images(attachments, conversation_id, embedder, memory)
+        except AssistantError as exc:
+            log.warning("images not kept for search: %s", exc.message)
+            self.error.emit(exc)
+
+    def image_memory(self) -> ImageMemory | None:
+        """The store for image search, opened on first use (worker threads only)."""
+        if self._image_memory is None and self._open_image_memory is not None:
+            self._image_memory = self._open_image_memory()
+        return self._image_memory
+
+    def find_images(self, query: str, limit: int = 5) -> Job:
+        """Text-to-image search over the images of past conversations (needs an image model)."""
+        embedder = self.embedder
+
+        def work(_emit: Emit, _cancel: CancelToken) -> list[ImageHit]:
+            if embedder is None:
+                raise AssistantError(
+                    "Searching images by description needs an image model: add one in "
+                    "Settings → Image model.",
+                    code="no-image-model",
+                )
+            memory = self.image_memory()
+            return [] if memory is None else find_images(query, embedder, memory, limit)
+
+        return self.image_runner.submit(work, "image search")
+
+    @property
+    def can_import_image_models(self) -> bool:
+        return self._import_image_model is not None
+
+    def import_image_model(self, architecture: str, checkpoint: str, config_file: str = "") -> Job:
+        """Copy and verify a checkpoint; progress is (fraction, step); succeeds with an
+        :class:`ImageModelInfo`, after which the caller saves it in the settings."""
+        importer = self._import_image_model
+        if importer is None:
+            raise AssistantError("Image models cannot be added in this build.", code="image-model")
+
+        def work(emit: Emit, cancel: CancelToken) -> ImageModelInfo:
+            return importer(
+                architecture,
+                Path(checkpoint),
+                Path(config_file) if config_file else None,
+                lambda fraction, step: emit((fraction, step)),
+                cancel,
+            )
+
+        return self.image_runner.submit(work, "import image model")
+
+    def use_image_model(self, info: ImageModelInfo | None) -> None:
+        """Start using an imported image model (None: back to OCR only)."""
+        self.update_settings(
+            self.settings.replace(
+                image_model=info.architecture if info else "",
+                image_model_file=info.checkpoint if info else "",
+                image_model_config=info.config_file if info else "",
+            )
+        )
+
+    def load_image(self, key: str) -> bytes | None:
+        """A kept image by its key (small local read; None if it is gone)."""
+        return self.archive.load(key) if self.archive is not None and key else None
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Delete a conversation, then (in the background) its images and memories."""
+        self.store.delete_conversation(conversation_id)
+        store, archive = self.store, self.archive
+
+        def work(_emit: Emit, _cancel: CancelToken) -> None:
+            if archive is not None:
+                used = {
+                    image.file
+                    for conv in store.list_conversations()
+                    for message in store.messages(conv.id)
+                    for image in stored_images(message.meta)
+                }
+                archive.prune(used)
+            if self._image_memory is not None or self.embedder is not None:
+                memory = self.image_memory()
+                if memory is not None:
+                    memory.forget_conversation(conversation_id)
+
+        job = self.image_runner.submit(work, "forget conversation")
+        job.failed.connect(self.error.emit)
 
     def _turn_over(self, job: Job) -> None:
         if self._turn is job:
@@ -223,6 +380,11 @@ class AssistantBackend(QObject):
                 else AssistantError(f"Your settings could not be saved: {exc}", code="settings")
             )
         self.assistant.config = new.assistant_config()
+        image_fields = ("image_model", "image_model_file", "image_model_config")
+        if self._embedder_factory is not None and any(
+            getattr(old, f) != getattr(new, f) for f in image_fields
+        ):
+            self.embedder = self._embedder_factory(new)
         reload_fields = ("model", "context_tokens", "llm_threads")
         if any(getattr(old, f) != getattr(new, f) for f in reload_fields):
             self.switch_model(new.model)

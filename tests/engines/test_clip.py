@@ -116,8 +116,8 @@ def test_zero_shot_quality_with_real_weights() -> None:
             "NOT RUN: no real CLIP weights are configured (none ship on PyPI); set "
             "HEARTH_CLIP_ARCH and HEARTH_CLIP_CHECKPOINT to a local checkpoint to run it"
         )
-    embedder = ClipEmbedder(arch, Path(checkpoint))
-    red = embedder.tags(
-        png("red", (224, 224)), labels=("a red square", "a green square", "a blue square"), top=1
+    embedder = ClipEmbedder(
+        arch, Path(checkpoint), labels=("a red square", "a green square", "a blue square")
     )
+    red = embedder.tags(png("red", (224, 224)), top=1)
     assert red[0][0] == "a red square"
