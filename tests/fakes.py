@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 from app.core.cancel import CancelToken
-from app.core.errors import AssistantError
+from app.core.errors import AssistantError, ModelCorruptError
 from app.core.ports import (
     AudioClip,
     ChatMessage,
@@ -269,3 +269,48 @@ class FakeOcr:
             OcrLine(t, 0.99, ((0.0, 0.0),), row=i) for i, t in enumerate(self.text.splitlines())
         )
         return OcrResult(lines)
+
+
+class FakeImageEmbedder:
+    """Embeds an image as its byte length and first bytes; tags come from a fixed list."""
+
+    def __init__(
+        self,
+        tags: Sequence[tuple[str, float]] = (("a receipt", 0.7), ("text", 0.25), ("a map", 0.05)),
+        *,
+        broken: bool = False,
+    ) -> None:
+        self._tags = list(tags)
+        self.broken = broken
+        self.images: list[bytes] = []
+        self._loaded = False
+
+    @property
+    def name(self) -> str:
+        return "fake-clip"
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def load(self) -> None:
+        if self.broken:
+            raise ModelCorruptError("fake.pt is not a fake-clip checkpoint, or it is damaged.")
+        self._loaded = True
+
+    def embed_image(self, png: bytes) -> list[float]:
+        self.load()
+        self.images.append(png)
+        return _unit([float(len(png) % 97), float(png[-1]), 1.0])
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        self.load()
+        return [_unit([float(len(t) % 97), float(ord(t[-1])), 1.0]) for t in texts]
+
+    def tags_for(self, embedding: Sequence[float], top: int = 3) -> list[tuple[str, float]]:
+        return self._tags[:top]
+
+
+def _unit(vector: list[float]) -> list[float]:
+    norm = sum(x * x for x in vector) ** 0.5
+    return [x / norm for x in vector]

@@ -106,9 +106,16 @@ class ClipEmbedder:
                     self.architecture, pretrained=str(self.checkpoint), device="cpu"
                 )
                 tokenizer = open_clip.get_tokenizer(self.architecture)
-            except (RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            except (  # open_clip signals a mismatched file in many ways
+                RuntimeError,
+                ValueError,
+                KeyError,
+                AssertionError,
+                EOFError,
+                pickle.UnpicklingError,
+            ) as exc:
                 # torch.load runs with weights_only=True: a file that is not plain weights is
-                # refused instead of executed.
+                # refused instead of executed. open_clip asserts on mismatched shapes.
                 raise ModelCorruptError(
                     f"{self.checkpoint.name} is not a {self.architecture} checkpoint, or it is "
                     "damaged.",
@@ -253,7 +260,7 @@ def import_checkpoint(
                 f"{source.name} gives image and text embeddings of different sizes "
                 f"({len(image)} and {len(text)}); it is not a CLIP model Hearth can use."
             )
-    except (AssistantError, RuntimeError, ValueError, KeyError) as exc:
+    except (AssistantError, RuntimeError, ValueError, KeyError, AssertionError) as exc:
         target.unlink(missing_ok=True)
         if config_copy is not None:
             config_copy.unlink(missing_ok=True)

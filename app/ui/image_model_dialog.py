@@ -148,8 +148,11 @@ class AddImageModelDialog(QDialog):
         self.add_button.setEnabled(True)
 
     def _finished(self) -> None:
-        self._job = None
+        job, self._job = self._job, None
         self.add_button.setEnabled(True)
+        if job is not None and job.cancel_token.is_cancelled() and self.info is None:
+            self.progress.hide()
+            self.message.setText("Import cancelled: nothing was added.")
 
     def cancel(self) -> None:
         """Stop an import in progress (the partial copy is removed), or close."""

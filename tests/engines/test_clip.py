@@ -8,7 +8,6 @@ so plainly otherwise: no CLIP weights ship on PyPI.
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
 
@@ -17,30 +16,12 @@ from app.core.errors import ModelCorruptError
 from app.engines.clip_embedder import DEFAULT_LABELS, ClipEmbedder, ImageModelError
 from PIL import Image
 
-TINY = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 16},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
-}
+from tests.tiny_clip import make_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    from app.engines.torchvision_compat import import_torchvision
-
-    import_torchvision()
-    import open_clip
-    import torch
-
-    folder = tmp_path_factory.mktemp("clip")
-    config = folder / "hearth-tiny.json"
-    config.write_text(json.dumps(TINY), encoding="utf-8")
-    open_clip.add_model_config(config)
-    torch.manual_seed(0)
-    model = open_clip.create_model("hearth-tiny")
-    checkpoint = folder / "tiny.pt"
-    torch.save(model.state_dict(), checkpoint)
-    return checkpoint, config
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("clip"))
 
 
 def png(color: str, size: tuple[int, int] = (48, 40)) -> bytes:
@@ -121,3 +102,83 @@ def test_zero_shot_quality_with_real_weights() -> None:
     )
     red = embedder.tags(png("red", (224, 224)), top=1)
     assert red[0][0] == "a red square"
+
+
+def test_images_are_stored_in_chromadb_and_found_again(
+    embedder: ClipEmbedder, tmp_path: Path
+) -> None:
+    """Real chromadb, real (tiny) CLIP: the same image comes back first, and only its model's
+    space is searched; forgetting a conversation removes its images."""
+    from app.core.cancel import CancelToken
+    from app.core.images import PreparedImage, read_attachments, remember_images
+    from app.store.chroma_memory import ChromaMemory
+    from app.store.image_files import ImageFiles
+
+    memory = ChromaMemory.open(tmp_path / "memory")
+    images = [
+        PreparedImage(f"{color}.png", png(color, size), *size, "PNG", *size)
+        for color, size in [("orange", (64, 40)), ("green", (40, 64)), ("navy", (50, 50))]
+    ]
+    attachments = read_attachments(
+        images, None, CancelToken(), embedder=embedder, archive=ImageFiles(tmp_path / "img")
+    )
+    assert remember_images(attachments, "conv-1", embedder, memory) == 3
+    query = embedder.embed_image(png("green", (40, 64)))
+    hits = memory.search_images(embedder.name, query, limit=2)
+    assert hits[0].name == "green.png" and hits[0].key == attachments[1].file
+    assert hits[0].score == pytest.approx(1.0, abs=1e-3)
+    assert hits[0].conversation_id == "conv-1"
+    assert memory.search_images("another-model", query) == []
+
+    reopened = ChromaMemory.open(tmp_path / "memory")  # persisted, not just in memory
+    assert reopened.search_images(embedder.name, query, limit=1)[0].name == "green.png"
+    reopened.forget_conversation("conv-1")
+    assert reopened.search_images(embedder.name, query) == []
+
+
+def test_import_copies_and_verifies_a_checkpoint(
+    tiny_checkpoint: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from app.engines.clip_embedder import import_checkpoint
+
+    checkpoint, config = tiny_checkpoint
+    steps: list[str] = []
+    imported = import_checkpoint(
+        "hearth-tiny",
+        checkpoint,
+        tmp_path / "models",
+        config_file=config,
+        progress=lambda _f, step: steps.append(step),
+    )
+    assert imported.checkpoint.parent == tmp_path / "models"
+    assert imported.checkpoint.read_bytes() == checkpoint.read_bytes()
+    assert imported.config_file is not None and imported.config_file.is_file()
+    assert imported.dimensions == 32
+    assert steps[0] == "Copying" and steps[-1] == "Ready" and "Checking" in steps
+    again = ClipEmbedder("hearth-tiny", imported.checkpoint, config_file=imported.config_file)
+    assert len(again.embed_image(png("red"))) == 32
+
+
+def test_import_refuses_a_file_that_is_not_that_model(
+    tiny_checkpoint: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from app.core.cancel import CancelToken
+    from app.engines.clip_embedder import import_checkpoint
+
+    checkpoint, config = tiny_checkpoint
+    junk = tmp_path / "holiday.pt"
+    junk.write_bytes(os.urandom(10_000))
+    models = tmp_path / "models"
+    with pytest.raises((ModelCorruptError, ImageModelError)):
+        import_checkpoint("hearth-tiny", junk, models, config_file=config)
+    assert list(models.iterdir()) == []  # nothing half-imported is left behind
+    with pytest.raises((ModelCorruptError, ImageModelError), match=r"not a ViT-B-32|as ViT-B-32"):
+        import_checkpoint("ViT-B-32", checkpoint, models)  # right file, wrong architecture
+    assert list(models.iterdir()) == []
+    with pytest.raises(ImageModelError, match="architecture"):
+        import_checkpoint(" ", checkpoint, models)
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(ImageModelError, match="cancelled"):
+        import_checkpoint("hearth-tiny", checkpoint, models, config_file=config, cancel=cancel)
+    assert list(models.iterdir()) == []

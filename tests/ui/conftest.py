@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from app.core.assistant import Assistant
@@ -11,6 +12,7 @@ from app.core.ports import LanguageModel
 from app.engines.image_intake import PillowIntake
 from app.settings import Paths, Settings, load_settings, save_settings
 from app.store.history import SqliteConversationStore
+from app.store.image_files import ImageFiles
 from app.ui.main_window import MainWindow
 from app.workers.backend import AssistantBackend, ModelChoice
 from app.workers.voice import VoiceController
@@ -32,6 +34,7 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
         models: dict[str, Callable[[], LanguageModel]] | None = None,
         settings: Settings | None = None,
         voice: VoiceController | None = None,
+        **backend_options: Any,
     ) -> MainWindow:
         factories.update(models or {})
         settings = settings or load_settings(paths.settings_file)
@@ -45,8 +48,12 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
             models=lambda: [ModelChoice(k, k, "", True) for k in factories],
             save_settings=lambda s: save_settings(paths.settings_file, s),
             data_dir=str(paths.data_dir),
-            ocr=FakeOcr(),
-            intake=PillowIntake(),
+            **{
+                "ocr": FakeOcr(),
+                "intake": PillowIntake(),
+                "archive": ImageFiles(paths.images_dir),
+                **backend_options,
+            },
         )
         window = MainWindow(backend, voice)
         qtbot.addWidget(window)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from app.ui.main_window import MainWindow
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QToolButton, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.fakes import FakeLanguageModel
@@ -172,3 +173,66 @@ def test_an_image_alone_can_be_sent(
     assert "[Image attached: photo.png]" in llm.prompts[-1][-1].content
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert not window.busy  # the attachment went with the first message
+
+
+def attach_file(qtbot: QtBot, window: MainWindow, path: Path) -> None:
+    count = len(window.attachments)
+    window.attach_files([str(path)])
+    wait_images(qtbot, window, count + 1)
+
+
+def test_images_are_shown_again_after_a_restart_and_go_with_their_conversation(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window(FakeLanguageModel("It says TOTAL 13.60."))
+    statuses: list[str] = []
+    show = window._status
+
+    def watch(text: str) -> None:
+        statuses.append(text)
+        show(text)
+
+    monkeypatch.setattr(window, "_status", watch)
+    attach_file(qtbot, window, png_file(tmp_path / "receipt.png"))
+    send(qtbot, window, "Read it")
+    wait_turn(qtbot, window)
+    assert "Reading the image…" in statuses
+    conversation = window.conversation_id
+    images_dir = Path(window.backend.data_dir) / "images"
+    assert len(list(images_dir.glob("*/*.png"))) == 1
+    window.close()
+
+    again = make_window(FakeLanguageModel())
+    again.open_conversation(conversation)
+    user = again.chat.bubbles()[0]
+    assert user.images == ["receipt.png"]
+    thumbs = [b for b in user.findChildren(QToolButton) if b.objectName() == "bubbleImage"]
+    assert len(thumbs) == 1 and not thumbs[0].icon().isNull()
+    assert "TOTAL  13.60" in user.ocr_text.toPlainText()
+    # Later turns still carry what the image showed.
+    send(qtbot, again, "And the shop?")
+    wait_turn(qtbot, again)
+    assert isinstance(again.backend.assistant.llm, FakeLanguageModel)
+    history = again.backend.assistant.llm.prompts[-1]
+    assert any("TOTAL  13.60" in m.content for m in history[:-1])
+
+    again._delete(conversation)
+    qtbot.waitUntil(lambda: list(images_dir.glob("*/*.png")) == [], timeout=10000)
+
+
+def test_an_image_whose_file_is_gone_is_named_not_dropped(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window(FakeLanguageModel("ok"))
+    attach_file(qtbot, window, png_file(tmp_path / "lost.png"))
+    send(qtbot, window, "Look")
+    wait_turn(qtbot, window)
+    conversation = window.conversation_id
+    for file in (Path(window.backend.data_dir) / "images").glob("*/*.png"):
+        file.unlink()
+    window.new_conversation()
+    window.open_conversation(conversation)
+    user = window.chat.bubbles()[0]
+    assert user.images == ["lost.png"]
+    labels = [w.text() for w in user.findChildren(QLabel) if w.objectName() == "bubbleImageMissing"]
+    assert labels == ["lost.png\n(image no longer available)"]
