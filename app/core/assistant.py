@@ -5,13 +5,29 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, InternalError
 from app.core.events import AssistantEvent, EventCallback, EventType
-from app.core.ports import Attachment, ChatMessage, ConversationStore, LanguageModel
+from app.core.memory import (
+    Memory,
+    Recalled,
+    citation,
+    confirmation,
+    describe_source,
+    forget_intent,
+    forget_label,
+    remember_intent,
+)
+from app.core.ports import (
+    Attachment,
+    ChatMessage,
+    ConversationStore,
+    LanguageModel,
+    MemoryHit,
+)
 from app.core.prompt import plan_prompt
 
 log = logging.getLogger(__name__)
@@ -31,6 +47,8 @@ class AssistantConfig:
     temperature: float = 0.2
     drop_step: int = 6
     """History is dropped in blocks of this many messages (see app.core.prompt)."""
+    memory_tokens: int = 400
+    """Most prompt space recalled memories may take."""
 
 
 @dataclass(slots=True)
@@ -53,10 +71,14 @@ class Assistant:
         llm: LanguageModel,
         store: ConversationStore,
         config: AssistantConfig | None = None,
+        memory: Memory | None = None,
     ) -> None:
         self._llm = llm
         self._store = store
         self.config = config or AssistantConfig()
+        self.memory = memory
+        """Personal memory: recall in every turn, "remember that ..." and "forget ..."."""
+        self._pending_forget: dict[str, list[MemoryHit]] = {}
 
     @property
     def llm(self) -> LanguageModel:
@@ -112,6 +134,15 @@ class Assistant:
             self._store.add_message(conversation_id, "user", user_text, meta)
             self._name_conversation(conversation_id, user_text)
 
+            direct = self._memory_request(conversation_id, user_text, emit)
+            if direct is not None:
+                result.reply = direct
+                emit(EventType.TOKEN, text=direct)
+                self._store.add_message(
+                    conversation_id, "assistant", direct, {"memory_request": True}
+                )
+                return result
+
             if not llm.loaded:
                 emit(EventType.MODEL_LOADING, model=llm.name)
                 llm.load()
@@ -119,11 +150,13 @@ class Assistant:
                 result.cancelled = True
                 return result
 
+            recalled = self._recall(conversation_id, user_text, llm, emit)
+            prompt_context = "\n\n".join(c for c in (context, recalled.context()) if c)
             overhead = llm.message_overhead()
             plan = plan_prompt(
                 self.config.system_prompt,
                 history,
-                _with_context(user_text, context),
+                _with_context(user_text, prompt_context),
                 budget=max(64, llm.context_size - self.config.max_reply_tokens),
                 count=lambda m: llm.count_tokens(m.content) + overhead,
                 drop_step=self.config.drop_step,
@@ -167,11 +200,21 @@ class Assistant:
                 "dropped_messages": plan.dropped_messages,
             }
             result.stats = stats
+            cited = recalled.cited_by(result.reply, user_text)
+            citations = [citation(n, hit) for n, hit in cited]
             if result.reply.strip():
                 reply_meta: dict[str, object] = {"model": llm.name, "stats": stats}
                 if result.cancelled:
                     reply_meta["cancelled"] = True
-                self._store.add_message(conversation_id, "assistant", result.reply, reply_meta)
+                if citations:
+                    reply_meta["citations"] = citations
+                stored = self._store.add_message(
+                    conversation_id, "assistant", result.reply, reply_meta
+                )
+                if not result.cancelled:
+                    self._remember_turn(conversation_id, stored.id, user_text, result.reply, cited)
+            if citations:
+                emit(EventType.CITATIONS, citations=citations)
             emit(EventType.STATS, **stats)
         except AssistantError as exc:
             log.warning("turn failed: %s (%s)\n%s", exc.message, exc.code, exc.details)
@@ -193,6 +236,104 @@ class Assistant:
                 failed=result.error is not None,
             )
         return result
+
+    # -- memory ------------------------------------------------------------------------------
+
+    def _memory_request(
+        self, conversation_id: str, text: str, emit: Callable[..., None]
+    ) -> str | None:
+        """Handle "remember that ...", "forget ..." and the yes/no that confirms a forget; the
+        reply is returned (None: an ordinary turn)."""
+        memory = self.memory
+        if memory is None:
+            return None
+        pending = self._pending_forget.pop(conversation_id, None)
+        if pending:
+            answer = confirmation(text)
+            if answer is True:
+                for kind in ("fact", "turn", "document"):
+                    ids = [h.record.id for h in pending if h.record.kind == kind]
+                    if ids:
+                        memory.forget(kind, ids)
+                emit(
+                    EventType.MEMORY,
+                    action="forgotten",
+                    ids=[h.record.id for h in pending],
+                    texts=[h.record.text for h in pending],
+                )
+                return "Done. I have forgotten it."
+            if answer is False:
+                emit(EventType.MEMORY, action="kept", ids=[h.record.id for h in pending])
+                return "All right, I kept it."
+        fact = remember_intent(text)
+        if fact is not None:
+            record = memory.remember_fact(fact, conversation_id=conversation_id)
+            emit(EventType.MEMORY, action="remembered", ids=[record.id], texts=[record.text])
+            return f"Got it. I'll remember: {fact}"
+        what = forget_intent(text)
+        if what is not None:
+            hits = memory.find_to_forget(what)
+            if not hits:
+                return f"I don't remember anything about “{what}”."
+            self._pending_forget[conversation_id] = hits
+            emit(
+                EventType.MEMORY,
+                action="confirm-forget",
+                ids=[h.record.id for h in hits],
+                texts=[h.record.text for h in hits],
+            )
+            listing = "\n".join(f"- {forget_label(h.record)}" for h in hits)
+            return (
+                f"Should I forget this?\n\n{listing}\n\n"
+                "Say **yes** to forget it or **no** to keep it."
+            )
+        return None
+
+    def _recall(
+        self, conversation_id: str, text: str, llm: LanguageModel, emit: Callable[..., None]
+    ) -> Recalled:
+        if self.memory is None:
+            return Recalled(())
+        try:
+            recalled = self.memory.recall(
+                text,
+                count_tokens=llm.count_tokens,
+                budget_tokens=self.config.memory_tokens,
+                exclude_conversation=conversation_id,
+            )
+        except AssistantError as exc:  # a broken memory costs the recall, not the answer
+            log.warning("recall failed: %s\n%s", exc.message, exc.details)
+            return Recalled(())
+        if recalled.hits:
+            emit(
+                EventType.RECALLED,
+                count=len(recalled.hits),
+                labels=[describe_source(h.record) for h in recalled.hits],
+            )
+        return recalled
+
+    def _remember_turn(
+        self,
+        conversation_id: str,
+        message_id: int,
+        question: str,
+        reply: str,
+        cited: Sequence[tuple[int, MemoryHit]],
+    ) -> None:
+        if self.memory is None:
+            return
+        conv = self._store.get_conversation(conversation_id)
+        try:
+            self.memory.remember_turn(
+                conversation_id,
+                conv.title if conv else "",
+                message_id,
+                question,
+                reply,
+                cites=[hit.record.id for _, hit in cited],
+            )
+        except AssistantError as exc:
+            log.warning("turn not kept in memory: %s\n%s", exc.message, exc.details)
 
     def _name_conversation(self, conversation_id: str, user_text: str) -> None:
         conv = self._store.get_conversation(conversation_id)

@@ -17,6 +17,13 @@ class EventType(StrEnum):
     """An attached image is being read; data: index (from 0), total, name."""
     IMAGES_READ = "images-read"
     """Attached images were read (OCR) before the turn; data: names, texts."""
+    MEMORY = "memory"
+    """A memory was changed from the chat; data: action ("remembered", "confirm-forget",
+    "forgotten", "kept"), ids, texts. A "confirm-forget" waits for a yes or no."""
+    RECALLED = "recalled"
+    """Memories were placed in the prompt; data: count, labels."""
+    CITATIONS = "citations"
+    """The reply used memories; data: citations (see app.core.memory.citation)."""
     MODEL_LOADING = "model-loading"
     """The language model is being prepared (assembly, checksum, load); data: model."""
     PROMPT_READY = "prompt-ready"

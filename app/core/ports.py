@@ -274,6 +274,98 @@ class ImageMemory(Protocol):
         ...
 
 
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """Sentences to vectors for the personal memory (app.engines.text_embedder)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def load(self) -> None: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """L2-normalised vectors, one per text."""
+        ...
+
+
+MemoryKind = Literal["fact", "turn", "document"]
+MEMORY_KINDS: tuple[MemoryKind, ...] = ("fact", "turn", "document")
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """One thing Hearth remembers, with where it came from."""
+
+    id: str
+    """Stable: the same fact, turn or chunk always gets the same id."""
+    kind: MemoryKind
+    text: str
+    source: str
+    """Where it came from: "chat", "conversation:<id>", or a file path."""
+    title: str = ""
+    """Short label for lists and citations (a file name, a conversation title)."""
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    extra: dict[str, Scalar] = field(default_factory=dict)
+    """Kind-specific details: conversation_id, path, chunk, start, sha256..."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryHit:
+    record: MemoryRecord
+    score: float
+    """Cosine similarity to the query (1 is identical)."""
+
+
+class MemoryStore(Protocol):
+    """Durable, searchable memory records with their embeddings (app.store.chroma_memory)."""
+
+    def upsert(
+        self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]]
+    ) -> None:
+        """Add or replace records (all of one kind); returns once they are durable."""
+        ...
+
+    def search(
+        self,
+        kind: MemoryKind,
+        embedding: Sequence[float],
+        limit: int,
+        *,
+        exclude_conversation: str = "",
+    ) -> list[MemoryHit]: ...
+
+    def get(self, kind: MemoryKind, ids: Sequence[str]) -> list[MemoryRecord]: ...
+
+    def delete(self, kind: MemoryKind, ids: Sequence[str]) -> None: ...
+
+    def delete_where(self, kind: MemoryKind, key: str, value: Scalar) -> None:
+        """Delete the records whose ``extra[key]`` equals ``value``."""
+        ...
+
+    def browse(
+        self,
+        kind: MemoryKind,
+        *,
+        contains: str = "",
+        source: str = "",
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[MemoryRecord]:
+        """Records in insertion order, optionally filtered by text and by source."""
+        ...
+
+    def count(self, kind: MemoryKind) -> int: ...
+
+    def clear(self) -> None:
+        """Forget everything (all kinds, images too)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Conversation:
     id: str

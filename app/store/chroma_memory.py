@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import AssistantError
-from app.core.ports import ImageHit
+from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord, Scalar
+from app.fsutil import DiskFullError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,16 @@ def image_collection_name(space: str) -> str:
     return "images-" + hashlib.sha256(space.encode("utf-8")).hexdigest()[:16]
 
 
+TEXT_COLLECTIONS: dict[MemoryKind, str] = {
+    "fact": "facts",
+    "turn": "turns",
+    "document": "documents",
+}
+_BASE_KEYS = ("kind", "source", "title", "created_at", "updated_at")
+
+
 class ChromaMemory:
-    """:class:`app.core.ports.ImageMemory` on chromadb (more kinds of memory build on it)."""
+    """:class:`app.core.ports.MemoryStore` and :class:`ImageMemory` on chromadb."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -69,6 +78,113 @@ class ChromaMemory:
                 self._collections[name] = found
             return found
 
+    # -- text memories -----------------------------------------------------------------------
+
+    def _text(self, kind: MemoryKind) -> Any:
+        return self._collection(TEXT_COLLECTIONS[kind], kind=kind)
+
+    def upsert(
+        self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]]
+    ) -> None:
+        if not records:
+            return
+        kinds = {r.kind for r in records}
+        if len(kinds) != 1:
+            raise ValueError("upsert takes records of one kind at a time")
+        self._guard(
+            lambda: self._text(records[0].kind).upsert(
+                ids=[r.id for r in records],
+                embeddings=[list(e) for e in embeddings],
+                documents=[r.text for r in records],
+                metadatas=[_metadata(r) for r in records],
+            )
+        )
+
+    def search(
+        self,
+        kind: MemoryKind,
+        embedding: Sequence[float],
+        limit: int,
+        *,
+        exclude_conversation: str = "",
+    ) -> list[MemoryHit]:
+        collection = self._text(kind)
+        count = collection.count()
+        if count == 0 or limit <= 0:
+            return []
+        where = {"conversation_id": {"$ne": exclude_conversation}} if exclude_conversation else None
+        found = collection.query(
+            query_embeddings=[list(embedding)],
+            n_results=min(limit, count),
+            where=where,
+            include=["metadatas", "documents", "distances"],
+        )
+        return [
+            MemoryHit(_record(kind, i, d, m), 1.0 - float(dist))
+            for i, d, m, dist in zip(
+                found["ids"][0],
+                found["documents"][0],
+                found["metadatas"][0],
+                found["distances"][0],
+                strict=True,
+            )
+        ]
+
+    def get(self, kind: MemoryKind, ids: Sequence[str]) -> list[MemoryRecord]:
+        if not ids:
+            return []
+        found = self._text(kind).get(ids=list(ids), include=["metadatas", "documents"])
+        return _records(kind, found)
+
+    def delete(self, kind: MemoryKind, ids: Sequence[str]) -> None:
+        if ids:
+            self._guard(lambda: self._text(kind).delete(ids=list(ids)))
+
+    def delete_where(self, kind: MemoryKind, key: str, value: Scalar) -> None:
+        self._guard(lambda: self._text(kind).delete(where={key: value}))
+
+    def browse(
+        self,
+        kind: MemoryKind,
+        *,
+        contains: str = "",
+        source: str = "",
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[MemoryRecord]:
+        found = self._text(kind).get(
+            where={"source": source} if source else None,
+            where_document={"$contains": contains} if contains else None,
+            limit=limit,
+            offset=offset,
+            include=["metadatas", "documents"],
+        )
+        return _records(kind, found)
+
+    def count(self, kind: MemoryKind) -> int:
+        return int(self._text(kind).count())
+
+    def clear(self) -> None:
+        with self._lock:
+            for collection in self._client.list_collections():
+                name = collection.name if hasattr(collection, "name") else str(collection)
+                self._client.delete_collection(name)
+            self._collections.clear()
+
+    def _guard(self, write: Any) -> None:
+        """Writes: a full disk becomes a plain message (nothing acknowledged is lost)."""
+        try:
+            write()
+        except Exception as exc:
+            text = str(exc).lower()
+            if "no space" in text or "disk is full" in text or "database or disk is full" in text:
+                raise DiskFullError(
+                    "The disk is full: Hearth could not save to its memory. Free some space "
+                    "and try again.",
+                    details=repr(exc),
+                ) from exc
+            raise
+
     # -- images -----------------------------------------------------------------------------
 
     def add_image(
@@ -83,21 +199,23 @@ class ChromaMemory:
         looks_like: Sequence[str] = (),
     ) -> None:
         collection = self._collection(image_collection_name(space), model=space)
-        collection.upsert(
-            ids=[f"{conversation_id}:{key}"],
-            embeddings=[list(embedding)],
-            documents=[text[:2000]],
-            metadatas=[
-                {
-                    "kind": "image",
-                    "key": key,
-                    "name": name,
-                    "conversation_id": conversation_id,
-                    "looks_like": ", ".join(looks_like),
-                    "created_at": time.time(),
-                    "source": f"conversation:{conversation_id}",
-                }
-            ],
+        self._guard(
+            lambda: collection.upsert(
+                ids=[f"{conversation_id}:{key}"],
+                embeddings=[list(embedding)],
+                documents=[text[:2000]],
+                metadatas=[
+                    {
+                        "kind": "image",
+                        "key": key,
+                        "name": name,
+                        "conversation_id": conversation_id,
+                        "looks_like": ", ".join(looks_like),
+                        "created_at": time.time(),
+                        "source": f"conversation:{conversation_id}",
+                    }
+                ],
+            )
         )
 
     def search_images(
@@ -129,6 +247,47 @@ class ChromaMemory:
         return hits
 
     def forget_conversation(self, conversation_id: str) -> None:
+        """Its turns and its images (facts stay: the user asked for those explicitly)."""
         for collection in self._client.list_collections():
             name = collection.name if hasattr(collection, "name") else str(collection)
-            self._collection(name).delete(where={"conversation_id": conversation_id})
+            if name.startswith("images-") or name == TEXT_COLLECTIONS["turn"]:
+                self._collection(name).delete(where={"conversation_id": conversation_id})
+
+
+def _metadata(record: MemoryRecord) -> dict[str, Scalar]:
+    meta: dict[str, Scalar] = {"conversation_id": ""}
+    meta.update(record.extra)
+    meta.update(
+        kind=record.kind,
+        source=record.source,
+        title=record.title,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+    return meta
+
+
+def _record(kind: MemoryKind, id_: str, document: str | None, meta: Any) -> MemoryRecord:
+    meta = dict(meta or {})
+    extra = {k: v for k, v in meta.items() if k not in _BASE_KEYS}
+    if extra.get("conversation_id") == "":
+        extra.pop("conversation_id")
+    return MemoryRecord(
+        id_,
+        kind,
+        document or "",
+        str(meta.get("source", "")),
+        str(meta.get("title", "")),
+        float(meta.get("created_at", 0.0)),
+        float(meta.get("updated_at", 0.0)),
+        extra,
+    )
+
+
+def _records(kind: MemoryKind, found: Any) -> list[MemoryRecord]:
+    records = [
+        _record(kind, i, d, m)
+        for i, d, m in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
+    ]
+    records.sort(key=lambda r: r.created_at)
+    return records

@@ -1,0 +1,284 @@
+"""Personal memory: remembering facts and turns, recalling what is relevant, citing it.
+
+Pure logic over two ports: a :class:`TextEmbedder` (sentences -> vectors) and a
+:class:`MemoryStore` (chroma in the app, a list in unit tests). Chat intents ("remember that
+...", "forget ...") are recognised here, so the GUI, the CLI and voice share them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from app.core.ports import (
+    MemoryHit,
+    MemoryKind,
+    MemoryRecord,
+    MemoryStore,
+    Scalar,
+    TextEmbedder,
+)
+
+RECALL_KINDS: tuple[MemoryKind, ...] = ("fact", "document", "turn")
+MIN_SCORE: dict[MemoryKind, float] = {"fact": 0.35, "document": 0.3, "turn": 0.45}
+"""Memories less similar to the question than this are not worth the prompt space."""
+
+_REMEMBER = re.compile(
+    r"^\s*(?:please\s+)?(?:remember|note|keep in mind)(?:\s*:\s*|\s+that\s+|\s+)(?P<fact>.+?)"
+    r"[\s.!]*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_FORGET = re.compile(
+    r"^\s*(?:please\s+)?forget(?:\s+about|\s+that)?\s+(?P<what>.+?)[\s.!?]*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_YES = {"yes", "y", "yes please", "yes, forget it", "forget it", "do it", "confirm", "ok", "okay"}
+_NO = {"no", "n", "no thanks", "keep it", "cancel", "don't", "do not"}
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
+_STOP_WORDS = """about above after again against all also and any are because been before being
+below between both but can could did does doing down during each few from further had has have
+having her here hers herself him himself his how into its itself just more most myself name
+named nor not now off once only other our ours out over own same she should some such than
+that the their theirs them then there these they this those through too under until very was
+were what when where which while who whom why will with would you your yours yourself called
+know tell thing things said says"""
+_STOP = set(_STOP_WORDS.split())
+
+
+def remember_intent(text: str) -> str | None:
+    """The fact in "remember that my dog is called Biscuit" (None: not a request to remember)."""
+    match = _REMEMBER.match(text)
+    if not match:
+        return None
+    fact = match.group("fact").strip()
+    return fact if len(fact.split()) >= 2 else None
+
+
+def forget_intent(text: str) -> str | None:
+    """What to forget in "forget my dog's name" (None: not a request to forget)."""
+    match = _FORGET.match(text)
+    if not match:
+        return None
+    what = match.group("what").strip()
+    return what or None
+
+
+def confirmation(text: str) -> bool | None:
+    """True for yes, False for no, None for anything else."""
+    said = re.sub(r"[.!\s]+$", "", text.strip().lower())
+    if said in _YES:
+        return True
+    if said in _NO:
+        return False
+    return None
+
+
+def fact_id(text: str) -> str:
+    """The same fact (ignoring case and spacing) always has the same id."""
+    normal = " ".join(text.lower().split())
+    return "fact-" + hashlib.sha256(normal.encode("utf-8")).hexdigest()[:24]
+
+
+def salient_words(text: str) -> set[str]:
+    words = {w.lower().strip("'-") for w in _WORD.findall(text)}
+    return {w for w in words if (len(w) >= 4 and w not in _STOP) or w.isdigit()}
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    """What a turn recalled: the memories placed in the prompt, numbered from 1."""
+
+    hits: tuple[MemoryHit, ...]
+
+    def context(self) -> str:
+        if not self.hits:
+            return ""
+        lines = ["Relevant things you remember (use them if they help; cite as [n]):"]
+        for n, hit in enumerate(self.hits, 1):
+            lines.append(f"[{n}] {describe_source(hit.record)}: {hit.record.text.strip()}")
+        return "\n".join(lines)
+
+    def cited_by(self, reply: str, question: str) -> list[tuple[int, MemoryHit]]:
+        """The memories the reply used: cited as [n], or sharing a telling word with it that
+        the question did not already contain."""
+        explicit = {int(n) for n in re.findall(r"\[(\d{1,2})\]", reply)}
+        said = salient_words(reply) - salient_words(question)
+        used = []
+        for n, hit in enumerate(self.hits, 1):
+            if n in explicit or said & salient_words(hit.record.text):
+                used.append((n, hit))
+        return used
+
+
+def describe_source(record: MemoryRecord) -> str:
+    if record.kind == "fact":
+        return "fact"
+    if record.kind == "document":
+        part = record.extra.get("chunk")
+        where = f", part {int(part) + 1}" if isinstance(part, int) else ""
+        return f"file {record.title or record.source}{where}"
+    return f"conversation {record.title!r}" if record.title else "an earlier conversation"
+
+
+def cited_key(memory_id: str) -> str:
+    """Metadata key marking a past turn that used a memory (so forgetting it reaches them)."""
+    return f"cites:{memory_id}"
+
+
+def forget_label(record: MemoryRecord) -> str:
+    if record.kind == "turn":
+        first = record.text.splitlines()[0] if record.text else ""
+        return f"from {describe_source(record)}: {first.removeprefix('User: ')}"
+    return record.text
+
+
+def citation(n: int, hit: MemoryHit) -> dict[str, object]:
+    """How a reply's stored metadata remembers one citation (enough to open its source)."""
+    record = hit.record
+    return {
+        "n": n,
+        "kind": record.kind,
+        "id": record.id,
+        "title": record.title,
+        "source": record.source,
+        "label": describe_source(record),
+        "text": record.text[:600],
+        "score": round(hit.score, 3),
+        **{k: v for k, v in record.extra.items() if k in ("path", "chunk", "conversation_id")},
+    }
+
+
+class Memory:
+    """Facts, past turns and document chunks, searched by meaning."""
+
+    def __init__(self, embedder: TextEmbedder, store: MemoryStore) -> None:
+        self.embedder = embedder
+        self.store = store
+
+    # -- facts -------------------------------------------------------------------------------
+
+    def remember_fact(
+        self, text: str, *, source: str = "chat", conversation_id: str = ""
+    ) -> MemoryRecord:
+        text = text.strip()
+        now = time.time()
+        record = MemoryRecord(
+            fact_id(text),
+            "fact",
+            text,
+            source,
+            title=text[:60],
+            created_at=now,
+            updated_at=now,
+            extra={"conversation_id": conversation_id} if conversation_id else {},
+        )
+        self.store.upsert([record], self.embedder.embed([text]))
+        return record
+
+    def edit(self, record: MemoryRecord, text: str) -> MemoryRecord:
+        """Change a memory's text (its id stays, so citations still lead to it)."""
+        changed = MemoryRecord(
+            record.id,
+            record.kind,
+            text.strip(),
+            record.source,
+            record.title if record.kind != "fact" else text.strip()[:60],
+            record.created_at,
+            time.time(),
+            dict(record.extra),
+        )
+        self.store.upsert([changed], self.embedder.embed([changed.text]))
+        return changed
+
+    def find_facts(self, query: str, limit: int = 3) -> list[MemoryHit]:
+        [vector] = self.embedder.embed([query])
+        hits = self.store.search("fact", vector, limit)
+        return [h for h in hits if h.score >= MIN_SCORE["fact"]]
+
+    def find_to_forget(self, query: str, limit: int = 4) -> list[MemoryHit]:
+        """Facts and past turns about ``query``: what "forget ..." offers to remove."""
+        [vector] = self.embedder.embed([query])
+        hits = [
+            h
+            for kind in ("fact", "turn")
+            for h in self.store.search(kind, vector, limit)
+            if h.score >= MIN_SCORE["fact"]
+        ]
+        hits.sort(key=lambda h: h.score, reverse=True)
+        if not hits:
+            return []
+        best = hits[0].score
+        return [h for h in hits if h.score >= best - 0.2][:limit]
+
+    def forget(self, kind: MemoryKind, ids: Sequence[str]) -> None:
+        """Remove memories; forgetting a fact also removes the past turns that used it."""
+        self.store.delete(kind, ids)
+        if kind == "fact":
+            for id_ in ids:
+                self.store.delete_where("turn", cited_key(id_), True)
+
+    # -- turns -------------------------------------------------------------------------------
+
+    def remember_turn(
+        self,
+        conversation_id: str,
+        title: str,
+        message_id: int,
+        question: str,
+        reply: str,
+        *,
+        cites: Sequence[str] = (),
+    ) -> MemoryRecord:
+        now = time.time()
+        extra: dict[str, Scalar] = {"conversation_id": conversation_id, "message_id": message_id}
+        extra.update({cited_key(id_): True for id_ in cites})
+        record = MemoryRecord(
+            f"turn-{conversation_id}-{message_id}",
+            "turn",
+            f"User: {question.strip()}\nAssistant: {reply.strip()}",
+            f"conversation:{conversation_id}",
+            title=title,
+            created_at=now,
+            updated_at=now,
+            extra=extra,
+        )
+        self.store.upsert([record], self.embedder.embed([record.text]))
+        return record
+
+    def forget_conversation(self, conversation_id: str) -> None:
+        self.store.delete_where("turn", "conversation_id", conversation_id)
+
+    # -- recall ------------------------------------------------------------------------------
+
+    def recall(
+        self,
+        query: str,
+        *,
+        count_tokens: Callable[[str], int],
+        budget_tokens: int = 400,
+        exclude_conversation: str = "",
+        per_kind: int = 4,
+    ) -> Recalled:
+        """The most relevant memories that fit in ``budget_tokens``, best first."""
+        if not query.strip():
+            return Recalled(())
+        [vector] = self.embedder.embed([query])
+        candidates: list[MemoryHit] = []
+        for kind in RECALL_KINDS:
+            found = self.store.search(
+                kind, vector, per_kind, exclude_conversation=exclude_conversation
+            )
+            candidates += [h for h in found if h.score >= MIN_SCORE[kind]]
+        candidates.sort(key=lambda h: h.score, reverse=True)
+        chosen: list[MemoryHit] = []
+        used = 0
+        for hit in candidates:
+            cost = count_tokens(hit.record.text) + 12
+            if used + cost > budget_tokens:
+                continue
+            chosen.append(hit)
+            used += cost
+        return Recalled(tuple(chosen))
