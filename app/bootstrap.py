@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 from app.core.assistant import Assistant
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, ModelError
-from app.core.ports import ImageEmbedder, LanguageModel, SpeechToText, TextToSpeech
+from app.core.memory import Memory
+from app.core.ports import (
+    ImageEmbedder,
+    LanguageModel,
+    SpeechToText,
+    TextEmbedder,
+    TextToSpeech,
+)
 from app.engines.image_intake import PillowIntake
 from app.engines.llama_llm import LlamaLanguageModel
 from app.engines.models import ModelRegistry
@@ -82,6 +89,9 @@ class Core:
     registry: ModelRegistry
     store: SqliteConversationStore
     assistant: Assistant
+    memory: Memory
+    memory_store: ChromaMemory
+    """The same store as ``memory.store``, which also keeps image embeddings."""
 
 
 def build_core(paths: Paths, settings: Settings | None = None) -> Core:
@@ -89,8 +99,29 @@ def build_core(paths: Paths, settings: Settings | None = None) -> Core:
     registry = ModelRegistry(paths.models_cache)
     store = SqliteConversationStore(paths.history_db)
     llm = make_language_model(registry, settings.model, settings)
-    assistant = Assistant(llm, store, settings.assistant_config())
-    return Core(paths, settings, registry, store, assistant)
+    memory_store = open_memory_store(paths, settings)
+    memory = Memory(make_text_embedder(registry, settings), memory_store)
+    assistant = Assistant(llm, store, settings.assistant_config(), memory)
+    return Core(paths, settings, registry, store, assistant, memory, memory_store)
+
+
+TEXT_EMBEDDER = "all-minilm-l6-v2"
+
+
+def make_text_embedder(registry: ModelRegistry, settings: Settings) -> TextEmbedder:
+    from app.engines.text_embedder import SentenceEmbedder
+
+    spec = registry.spec(TEXT_EMBEDDER)
+    return SentenceEmbedder(lambda: registry.resolve(spec.id).directory, name=spec.title)
+
+
+def open_memory_store(paths: Paths, settings: Settings) -> ChromaMemory:
+    """The embedded store in the data folder, or the shared server from the settings.
+
+    Nothing connects yet: chroma is imported and opened on first use, off the GUI thread."""
+    if settings.memory_server.strip():
+        return ChromaMemory.server(settings.memory_server.strip())
+    return ChromaMemory.open(paths.memory_dir)
 
 
 def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
@@ -162,7 +193,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         intake=PillowIntake(),
         archive=ImageFiles(paths.images_dir),
         embedder_factory=make_image_embedder,
-        image_memory=lambda: ChromaMemory.open(paths.memory_dir),
+        image_memory=lambda: core.memory_store,
         image_model_importer=lambda arch, file, config, progress, cancel: import_image_model(
             arch, file, config, progress, cancel, models_dir=paths.image_models_dir
         ),

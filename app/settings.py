@@ -135,6 +135,11 @@ class Settings:
     """The imported checkpoint (a copy inside the data folder)."""
     image_model_config: str = ""
     """Optional open_clip model config (JSON) for an architecture open_clip does not know."""
+    memory_enabled: bool = True
+    """Recall memories in every answer and keep each turn in memory."""
+    memory_server: str = ""
+    """A shared Chroma server (e.g. http://192.168.1.20:8000) instead of the embedded store
+    in the data folder; the one address Hearth will connect to besides this computer."""
     input_device: str = ""
     """Microphone id ("" for the system default)."""
     output_device: str = ""
@@ -151,6 +156,7 @@ class Settings:
             system_prompt=self.system_prompt,
             max_reply_tokens=self.max_reply_tokens,
             temperature=self.temperature,
+            use_memory=self.memory_enabled,
         )
 
     def validated(self) -> Settings:

@@ -14,9 +14,13 @@ from app.core.ports import (
     ChatMessage,
     Conversation,
     GenerationStats,
+    MemoryHit,
+    MemoryKind,
+    MemoryRecord,
     OcrLine,
     OcrResult,
     Role,
+    Scalar,
     StoredMessage,
     Transcript,
 )
@@ -314,3 +318,100 @@ class FakeImageEmbedder:
 def _unit(vector: list[float]) -> list[float]:
     norm = sum(x * x for x in vector) ** 0.5
     return [x / norm for x in vector]
+
+
+class FakeTextEmbedder:
+    """Bag of words hashed into 64 dimensions: texts sharing words are similar."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    @property
+    def name(self) -> str:
+        return "fake-words"
+
+    @property
+    def loaded(self) -> bool:
+        return True
+
+    def load(self) -> None:
+        pass
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        import zlib
+
+        from app.core.memory import salient_words
+
+        self.calls.append(list(texts))
+        out = []
+        for text in texts:
+            vector = [0.0] * 64
+            for word in salient_words(text):
+                vector[zlib.crc32(word.encode()) % 64] += 1.0
+            vector[63] += 0.01  # never the zero vector
+            out.append(_unit(vector))
+        return out
+
+
+class ListMemoryStore:
+    """:class:`app.core.ports.MemoryStore` in a dict, cosine by dot product."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, tuple[MemoryRecord, list[float]]] = {}
+
+    def upsert(
+        self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]]
+    ) -> None:
+        for record, vector in zip(records, embeddings, strict=True):
+            self.records[record.id] = (record, list(vector))
+
+    def search(
+        self,
+        kind: MemoryKind,
+        embedding: Sequence[float],
+        limit: int,
+        *,
+        exclude_conversation: str = "",
+    ) -> list[MemoryHit]:
+        skip = exclude_conversation
+        hits = [
+            MemoryHit(r, sum(a * b for a, b in zip(v, embedding, strict=True)))
+            for r, v in self.records.values()
+            if r.kind == kind and not (skip and r.extra.get("conversation_id") == skip)
+        ]
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:limit]
+
+    def get(self, kind: MemoryKind, ids: Sequence[str]) -> list[MemoryRecord]:
+        return [self.records[i][0] for i in ids if i in self.records]
+
+    def delete(self, kind: MemoryKind, ids: Sequence[str]) -> None:
+        for i in ids:
+            self.records.pop(i, None)
+
+    def delete_where(self, kind: MemoryKind, key: str, value: Scalar) -> None:
+        for id_, (record, _) in list(self.records.items()):
+            if record.kind == kind and record.extra.get(key) == value:
+                del self.records[id_]
+
+    def browse(
+        self,
+        kind: MemoryKind,
+        *,
+        contains: str = "",
+        source: str = "",
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[MemoryRecord]:
+        found = [
+            r
+            for r, _ in self.records.values()
+            if r.kind == kind and contains in r.text and (not source or r.source == source)
+        ]
+        return found[offset : offset + limit]
+
+    def count(self, kind: MemoryKind) -> int:
+        return sum(1 for r, _ in self.records.values() if r.kind == kind)
+
+    def clear(self) -> None:
+        self.records.clear()

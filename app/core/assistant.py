@@ -49,6 +49,10 @@ class AssistantConfig:
     """History is dropped in blocks of this many messages (see app.core.prompt)."""
     memory_tokens: int = 400
     """Most prompt space recalled memories may take."""
+    use_memory: bool = True
+    """Recall memories and keep turns (remember/forget requests work either way)."""
+    remember_turns: bool = True
+    """Keep each answered turn in memory (off for one-off questions from the command line)."""
 
 
 @dataclass(slots=True)
@@ -292,7 +296,7 @@ class Assistant:
     def _recall(
         self, conversation_id: str, text: str, llm: LanguageModel, emit: Callable[..., None]
     ) -> Recalled:
-        if self.memory is None:
+        if self.memory is None or not self.config.use_memory:
             return Recalled(())
         try:
             recalled = self.memory.recall(
@@ -320,7 +324,7 @@ class Assistant:
         reply: str,
         cited: Sequence[tuple[int, MemoryHit]],
     ) -> None:
-        if self.memory is None:
+        if self.memory is None or not (self.config.use_memory and self.config.remember_turns):
             return
         conv = self._store.get_conversation(conversation_id)
         try:

@@ -44,7 +44,8 @@ having her here hers herself him himself his how into its itself just more most 
 named nor not now off once only other our ours out over own same she should some such than
 that the their theirs them then there these they this those through too under until very was
 were what when where which while who whom why will with would you your yours yourself called
-know tell thing things said says"""
+know tell thing things said says for yet get got let may say see use way ask did has had
+its our who why how can was are the and but nor any few out own too off now not"""
 _STOP = set(_STOP_WORDS.split())
 
 
@@ -83,8 +84,9 @@ def fact_id(text: str) -> str:
 
 
 def salient_words(text: str) -> set[str]:
-    words = {w.lower().strip("'-") for w in _WORD.findall(text)}
-    return {w for w in words if (len(w) >= 4 and w not in _STOP) or w.isdigit()}
+    """The words that say what a text is about (no stop words, possessives folded)."""
+    words = {w.lower().removesuffix("'s").strip("'-") for w in _WORD.findall(text)}
+    return {w for w in words if (len(w) >= 3 and w not in _STOP) or w.isdigit()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.core.errors import AssistantError
 from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord, Scalar
@@ -42,34 +43,76 @@ _BASE_KEYS = ("kind", "source", "title", "created_at", "updated_at")
 class ChromaMemory:
     """:class:`app.core.ports.MemoryStore` and :class:`ImageMemory` on chromadb."""
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self._lock = threading.Lock()
+    def __init__(self, connect: Callable[[], Any], where: str) -> None:
+        """``connect`` makes the chroma client; it runs on first use (on a worker thread, since
+        importing chromadb takes a second)."""
+        self._connect = connect
+        self.where = where
+        """The folder or server, for messages."""
+        self._client: Any = None
+        self._lock = threading.RLock()
         self._collections: dict[str, Any] = {}
 
     @classmethod
     def open(cls, folder: Path) -> ChromaMemory:
         """The embedded store in ``folder`` (one process per folder: the caller holds the lock)."""
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
 
-        try:
+        def connect() -> Any:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
             folder.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
+            return chromadb.PersistentClient(
                 path=str(folder),
                 settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
             )
-        except Exception as exc:  # chromadb raises many kinds; all mean "cannot open"
+
+        return cls(connect, str(folder))
+
+    @classmethod
+    def server(cls, url: str) -> ChromaMemory:
+        """A Chroma server (``chroma run``) shared by several computers, e.g. a household's."""
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise MemoryStoreError(
-                f"Hearth's memory at {folder} cannot be opened: {exc}", details=repr(exc)
-            ) from exc
-        return cls(client)
+                f"“{url}” is not a Chroma server address; use e.g. http://127.0.0.1:8000."
+            )
+        host, ssl = parts.hostname, parts.scheme == "https"
+        port = parts.port or (443 if ssl else 8000)
+
+        def connect() -> Any:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            client = chromadb.HttpClient(
+                host=host,
+                port=port,
+                ssl=ssl,
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+            client.heartbeat()
+            return client
+
+        return cls(connect, f"{parts.scheme}://{host}:{port}")
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                try:
+                    self._client = self._connect()
+                except Exception as exc:  # chromadb raises many kinds; all mean "cannot open"
+                    raise MemoryStoreError(
+                        f"Hearth's memory at {self.where} cannot be opened: {exc}",
+                        details=repr(exc),
+                    ) from exc
+            return self._client
 
     def _collection(self, name: str, **metadata: str) -> Any:
         with self._lock:
             found = self._collections.get(name)
             if found is None:
-                found = self._client.get_or_create_collection(
+                found = self.client.get_or_create_collection(
                     name,
                     embedding_function=None,
                     configuration={"hnsw": {"space": "cosine"}},
@@ -166,9 +209,9 @@ class ChromaMemory:
 
     def clear(self) -> None:
         with self._lock:
-            for collection in self._client.list_collections():
+            for collection in self.client.list_collections():
                 name = collection.name if hasattr(collection, "name") else str(collection)
-                self._client.delete_collection(name)
+                self.client.delete_collection(name)
             self._collections.clear()
 
     def _guard(self, write: Any) -> None:
@@ -248,7 +291,7 @@ class ChromaMemory:
 
     def forget_conversation(self, conversation_id: str) -> None:
         """Its turns and its images (facts stay: the user asked for those explicitly)."""
-        for collection in self._client.list_collections():
+        for collection in self.client.list_collections():
             name = collection.name if hasattr(collection, "name") else str(collection)
             if name.startswith("images-") or name == TEXT_COLLECTIONS["turn"]:
                 self._collection(name).delete(where={"conversation_id": conversation_id})
