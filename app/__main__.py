@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.add_argument("file")
     transcribe.add_argument("--model", help="tiny (English, default) or base (multilingual)")
     transcribe.add_argument("--language", help="language code for the multilingual model")
+    index = sub.add_parser("index", help="add folders to Hearth's memory (only changes are redone)")
+    index.add_argument("folders", nargs="+", metavar="FOLDER")
+    index.add_argument("--remove", action="store_true", help="forget these folders instead")
+    recall = sub.add_parser("recall", help="show what Hearth remembers about something")
+    recall.add_argument("query", nargs="+")
+    recall.add_argument("--limit", type=int, default=5)
     doctor = sub.add_parser("doctor", help="check models, folders and privacy switches")
     doctor.add_argument("--verify", action="store_true", help="re-hash every model file")
     return parser
@@ -84,6 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return transcribe(paths, Path(args.file), args.model, args.language)
     if args.command == "doctor":
         return doctor(paths, verify=args.verify)
+    if args.command == "index":
+        from app import cli_memory
+
+        return cli_memory.index(paths, [Path(f) for f in args.folders], remove=args.remove)
+    if args.command == "recall":
+        from app import cli_memory
+
+        return cli_memory.recall(paths, " ".join(args.query), args.limit)
     from app.bootstrap import run_gui
 
     return run_gui(paths)

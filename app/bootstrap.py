@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from app.core.assistant import Assistant
 from app.core.cancel import CancelToken
+from app.core.documents import Indexer
 from app.core.errors import AssistantError, ModelError
 from app.core.memory import Memory
 from app.core.ports import (
@@ -99,10 +100,25 @@ def build_core(paths: Paths, settings: Settings | None = None) -> Core:
     registry = ModelRegistry(paths.models_cache)
     store = SqliteConversationStore(paths.history_db)
     llm = make_language_model(registry, settings.model, settings)
-    memory_store = open_memory_store(paths, settings)
-    memory = Memory(make_text_embedder(registry, settings), memory_store)
+    memory = build_memory(paths, settings, registry)
+    assert isinstance(memory.store, ChromaMemory)
     assistant = Assistant(llm, store, settings.assistant_config(), memory)
-    return Core(paths, settings, registry, store, assistant, memory, memory_store)
+    return Core(paths, settings, registry, store, assistant, memory, memory.store)
+
+
+def build_memory(paths: Paths, settings: Settings, registry: ModelRegistry | None = None) -> Memory:
+    """Memory over the configured store (nothing is loaded or opened until first use)."""
+    registry = registry or ModelRegistry(paths.models_cache)
+    return Memory(make_text_embedder(registry, settings), open_memory_store(paths, settings))
+
+
+def make_indexer(paths: Paths, memory: Memory) -> Indexer:
+    from app.engines.document_reader import LocalDocumentReader
+    from app.store.index_state import SqliteIndexState
+
+    return Indexer(
+        LocalDocumentReader(), memory.embedder, memory.store, SqliteIndexState(paths.index_db)
+    )
 
 
 TEXT_EMBEDDER = "all-minilm-l6-v2"
@@ -134,6 +150,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
     from app.ui.single_instance import ActivationServer, ask_running_instance_to_activate
     from app.ui.theme import ASSETS, apply_theme
     from app.workers.backend import AssistantBackend, ModelChoice
+    from app.workers.memory_service import MemoryService
     from app.workers.voice import VoiceOptions
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -194,6 +211,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         archive=ImageFiles(paths.images_dir),
         embedder_factory=make_image_embedder,
         image_memory=lambda: core.memory_store,
+        memory_service=MemoryService(core.memory, make_indexer(paths, core.memory)),
         image_model_importer=lambda arch, file, config, progress, cancel: import_image_model(
             arch, file, config, progress, cancel, models_dir=paths.image_models_dir
         ),

@@ -83,6 +83,11 @@ class Paths:
         return self.data_dir / "memory"
 
     @property
+    def index_db(self) -> Path:
+        """Which files of the user's folders are in memory (for incremental indexing)."""
+        return self.data_dir / "index.sqlite3"
+
+    @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.core.ports import (
+    MEMORY_KINDS,
     MemoryHit,
     MemoryKind,
     MemoryRecord,
@@ -253,6 +254,37 @@ class Memory:
     def forget_conversation(self, conversation_id: str) -> None:
         self.store.delete_where("turn", "conversation_id", conversation_id)
 
+    # -- browsing ----------------------------------------------------------------------------
+
+    def all_records(self, kinds: Sequence[MemoryKind] = MEMORY_KINDS) -> list[MemoryRecord]:
+        records: list[MemoryRecord] = []
+        for kind in kinds:
+            offset = 0
+            while True:
+                page = self.store.browse(kind, limit=500, offset=offset)
+                records += page
+                if len(page) < 500:
+                    break
+                offset += 500
+        return records
+
+    def search(
+        self, query: str, kinds: Sequence[MemoryKind] = MEMORY_KINDS, limit: int = 30
+    ) -> list[MemoryHit]:
+        """By meaning, across kinds, best first."""
+        [vector] = self.embedder.embed([query])
+        hits = [h for kind in kinds for h in self.store.search(kind, vector, limit)]
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:limit]
+
+    def import_records(self, records: Sequence[MemoryRecord], batch: int = 64) -> int:
+        for kind in MEMORY_KINDS:
+            group = [r for r in records if r.kind == kind]
+            for first in range(0, len(group), batch):
+                part = group[first : first + batch]
+                self.store.upsert(part, self.embedder.embed([r.text for r in part]))
+        return len(records)
+
     # -- recall ------------------------------------------------------------------------------
 
     def recall(
@@ -284,3 +316,91 @@ class Memory:
             chosen.append(hit)
             used += cost
         return Recalled(tuple(chosen))
+
+
+EXPORT_FORMAT = "hearth-memory"
+EXPORT_VERSION = 1
+
+
+def export_json(records: Sequence[MemoryRecord]) -> str:
+    """Every record as JSON, enough to import it again elsewhere (embeddings are recomputed)."""
+    import json
+
+    return json.dumps(
+        {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "exported_at": time.time(),
+            "records": [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "text": r.text,
+                    "source": r.source,
+                    "title": r.title,
+                    "created_at": r.created_at,
+                    "updated_at": r.updated_at,
+                    "extra": r.extra,
+                }
+                for r in records
+            ],
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def export_markdown(records: Sequence[MemoryRecord]) -> str:
+    """A readable account of everything remembered, grouped by kind."""
+    headings = {"fact": "Facts", "turn": "From conversations", "document": "From your files"}
+    out = ["# What Hearth remembers", ""]
+    for kind, heading in headings.items():
+        group = [r for r in records if r.kind == kind]
+        if not group:
+            continue
+        out += [f"## {heading} ({len(group)})", ""]
+        for r in group:
+            when = time.strftime("%Y-%m-%d", time.localtime(r.created_at)) if r.created_at else ""
+            if kind == "fact":
+                out.append(f"- {r.text}" + (f" _(since {when})_" if when else ""))
+            else:
+                out += [f"### {describe_source(r)}", "", r.text.strip(), ""]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def parse_export(text: str) -> list[MemoryRecord]:
+    """Records from :func:`export_json`; raises ValueError with a plain message otherwise."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError("This file is not a Hearth memory export (not JSON).") from exc
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise ValueError("This file is not a Hearth memory export.")
+    records = []
+    for raw in data.get("records", []):
+        if not isinstance(raw, dict) or raw.get("kind") not in ("fact", "turn", "document"):
+            continue
+        text_value = str(raw.get("text", "")).strip()
+        if not text_value:
+            continue
+        extra = raw.get("extra") if isinstance(raw.get("extra"), dict) else {}
+        records.append(
+            MemoryRecord(
+                str(raw.get("id") or fact_id(text_value)),
+                raw["kind"],
+                text_value,
+                str(raw.get("source", "import")),
+                str(raw.get("title", "")),
+                float(raw.get("created_at", 0.0) or 0.0),
+                float(raw.get("updated_at", 0.0) or 0.0),
+                {
+                    str(k): v
+                    for k, v in (extra or {}).items()
+                    if isinstance(v, str | int | float | bool)
+                },
+            )
+        )
+    return records

@@ -39,6 +39,7 @@ from app.core.ports import (
 )
 from app.settings import Settings
 from app.workers.jobs import Emit, Job, JobRunner
+from app.workers.memory_service import MemoryService
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class AssistantBackend(QObject):
         embedder_factory: EmbedderFactory | None = None,
         image_memory: Callable[[], ImageMemory] | None = None,
         image_model_importer: ImageModelImporter | None = None,
+        memory_service: MemoryService | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -126,6 +128,8 @@ class AssistantBackend(QObject):
         self.embedder = embedder_factory(settings) if embedder_factory else None
         """The image model (None: images are read with OCR only)."""
         self._import_image_model = image_model_importer
+        self.memory_service = memory_service
+        """Personal memory (None: this build or test runs without it)."""
         self._open_image_memory = image_memory
         self._image_memory: ImageMemory | None = None
         self._turn: Job | None = None
@@ -151,7 +155,13 @@ class AssistantBackend(QObject):
             return ModelPrepared(llm.name, getattr(llm, "load_seconds", 0.0))
 
         self.status_changed.emit(f"Loading {llm.name}…")
-        return self._background(work, "warm-up")
+        job = self._background(work, "warm-up")
+        if self.memory_service is not None and self.settings.memory_enabled:
+            # After the chat model (same cores): the text embedder and the store, then any
+            # folder changes made while Hearth was closed.
+            memory = self.memory_service
+            job.finished.connect(lambda: (memory.warm_up(), memory.reindex()))
+        return job
 
     def switch_model(self, model_id: str) -> Job:
         """Use another model from the next turn on, without restarting."""
@@ -256,6 +266,8 @@ class AssistantBackend(QObject):
 
         job = self.runner.submit(work, "turn")
         self._turn = job
+        if self.memory_service is not None:
+            self.memory_service.hold("turn")  # indexing waits: the cores are the turn's
         job.finished.connect(lambda: self._turn_over(job))
         return job
 
@@ -343,6 +355,8 @@ class AssistantBackend(QObject):
                     for image in stored_images(message.meta)
                 }
                 archive.prune(used)
+            if self.memory_service is not None:
+                self.memory_service.memory.forget_conversation(conversation_id)
             if self._image_memory is not None or self.embedder is not None:
                 memory = self.image_memory()
                 if memory is not None:
@@ -354,6 +368,8 @@ class AssistantBackend(QObject):
     def _turn_over(self, job: Job) -> None:
         if self._turn is job:
             self._turn = None
+            if self.memory_service is not None:
+                self.memory_service.release("turn")
 
     @property
     def busy(self) -> bool:
@@ -402,5 +418,7 @@ class AssistantBackend(QObject):
             log.warning("could not save UI state: %s", exc)
 
     def shutdown(self) -> None:
+        if self.memory_service is not None:
+            self.memory_service.shutdown()
         self.image_runner.shutdown()
         self.runner.shutdown()

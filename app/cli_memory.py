@@ -1,0 +1,114 @@
+"""`hearth index FOLDER` and `hearth recall "query"`: the app's memory from a terminal.
+
+Both take the data folder's single-instance lock, since the embedded store is one process's at
+a time; when the app is running they say so instead of waiting.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.core.cancel import CancelToken
+from app.core.documents import IndexProgress
+from app.core.errors import AssistantError
+from app.filelock import FileLock
+from app.settings import Paths, load_settings
+
+
+def _locked(paths: Paths) -> FileLock | None:
+    lock = FileLock(paths.lock_file)
+    if lock.acquire():
+        return lock
+    pid = lock.owner_pid()
+    print(
+        f"hearth: Hearth is running{f' (process {pid})' if pid else ''} with this data folder; "
+        "use its Memory window, or close it first.",
+        file=sys.stderr,
+    )
+    return None
+
+
+def index(paths: Paths, folders: Sequence[Path], *, remove: bool = False) -> int:
+    from app.bootstrap import build_memory, make_indexer
+
+    lock = _locked(paths)
+    if lock is None:
+        return 1
+    try:
+        settings = load_settings(paths.settings_file)
+        memory = build_memory(paths, settings)
+        indexer = make_indexer(paths, memory)
+        wanted = [str(f.expanduser().resolve()) for f in folders]
+        if remove:
+            for folder in wanted:
+                gone = indexer.remove_folder(folder)
+                print(f"{folder}: removed from memory ({gone} files)")
+            return 0
+        for folder in wanted:
+            if not Path(folder).is_dir():
+                print(f"hearth: {folder} is not a folder", file=sys.stderr)
+                return 2
+            indexer.state.add_folder(folder)
+        last = [0.0]
+
+        def progress(p: IndexProgress) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.5 and p.files_done < p.files_total:
+                return
+            last[0] = now
+            eta = f", about {p.eta_seconds:.0f} s left" if p.eta_seconds is not None else ""
+            print(
+                f"\r{p.files_done}/{p.files_total} files, {p.chunks_done} chunks{eta}   ",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        cancel = CancelToken()
+        try:
+            report = indexer.run(wanted, cancel=cancel, progress=progress)
+        except KeyboardInterrupt:
+            print("\nhearth: stopped; run again to continue where it stopped", file=sys.stderr)
+            return 130
+        print(file=sys.stderr)
+        print(report.summary())
+        for path, message in report.failed:
+            print(f"skipped {path}: {message}")
+        return 0
+    except AssistantError as exc:
+        print(f"hearth: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+
+
+def recall(paths: Paths, query: str, limit: int = 5) -> int:
+    from app.bootstrap import build_memory
+
+    lock = _locked(paths)
+    if lock is None:
+        return 1
+    try:
+        memory = build_memory(paths, load_settings(paths.settings_file))
+        recalled = memory.recall(
+            query, count_tokens=lambda t: len(t) // 4 + 1, budget_tokens=100_000, per_kind=limit
+        )
+        if not recalled.hits:
+            print("Nothing in memory matches that.")
+            return 0
+        from app.core.memory import describe_source
+
+        for n, hit in enumerate(recalled.hits[:limit], 1):
+            text = " ".join(hit.record.text.split())
+            where = hit.record.source if hit.record.kind == "document" else ""
+            print(f"[{n}] {describe_source(hit.record)} (score {hit.score:.2f}) {where}".rstrip())
+            print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+        return 0
+    except AssistantError as exc:
+        print(f"hearth: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()

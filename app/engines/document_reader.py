@@ -1,0 +1,156 @@
+"""Text out of the user's documents: txt, md, pdf (pypdf), html and docx (standard library).
+
+Every failure becomes a DocumentError with a plain message naming the file; nothing here is
+fatal to an indexing run. DOCX is a zip of XML: it is read with the zip size checked first and
+XML parsed by defusedxml with DTDs refused (no entity expansion, nothing fetched).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import ClassVar
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from app.core.documents import DocumentError
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 5_000_000
+MAX_DOCX_XML_BYTES = 100 * 1024 * 1024
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+class LocalDocumentReader:
+    def read(self, path: Path) -> str:
+        suffix = path.suffix.lower()
+        try:
+            if suffix in (".txt", ".md", ".markdown"):
+                text = _decode(path.read_bytes())
+            elif suffix == ".pdf":
+                text = _pdf(path)
+            elif suffix in (".html", ".htm"):
+                text = _html(_decode(path.read_bytes()))
+            elif suffix == ".docx":
+                text = _docx(path)
+            else:
+                raise DocumentError(f"{path.name}: Hearth does not read {suffix} files.")
+        except DocumentError:
+            raise
+        except OSError as exc:
+            raise DocumentError(f"{path.name} cannot be read: {exc.strerror or exc}") from exc
+        text = text[:MAX_TEXT_CHARS]
+        if not text.strip():
+            raise DocumentError(f"{path.name} has no text Hearth can read.")
+        return text
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _pdf(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path), strict=False)
+        if reader.is_encrypted:
+            raise DocumentError(f"{path.name} is password-protected; Hearth cannot read it.")
+        pages = []
+        for number, page in enumerate(reader.pages, 1):
+            try:
+                pages.append(page.extract_text() or "")
+            except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+                log.warning("%s: page %d unreadable (%s)", path.name, number, exc)
+        return "\n\n".join(pages)
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise DocumentError(f"{path.name} is not a readable PDF (damaged or incomplete).") from exc
+
+
+class _TextOfHtml(HTMLParser):
+    SKIP: ClassVar[set[str]] = {"script", "style", "noscript", "template", "svg", "head"}
+    BLOCK: ClassVar[set[str]] = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "pre",
+    }
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self._skipping += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self._skipping:
+            self._skipping -= 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def _html(source: str) -> str:
+    parser = _TextOfHtml()
+    parser.feed(source)
+    parser.close()
+    text = html.unescape("".join(parser.parts))
+    text = re.sub(r"[ \t]+", " ", text)
+    return re.sub(r"\n\s*\n+", "\n\n", text).strip()
+
+
+def _docx(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("word/document.xml")
+            if info.file_size > MAX_DOCX_XML_BYTES:
+                raise DocumentError(f"{path.name} is too large to read safely.")
+            root = fromstring(archive.read(info), forbid_dtd=True)
+    except DocumentError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ParseError, DefusedXmlException, EOFError) as exc:
+        raise DocumentError(f"{path.name} is not a readable Word document.") from exc
+    paragraphs = []
+    for paragraph in root.iter(f"{_W}p"):
+        pieces = []
+        for node in paragraph.iter():
+            if node.tag == f"{_W}t" and node.text:
+                pieces.append(node.text)
+            elif node.tag == f"{_W}tab":
+                pieces.append("\t")
+            elif node.tag == f"{_W}br":
+                pieces.append("\n")
+        paragraphs.append("".join(pieces))
+    return "\n".join(paragraphs)

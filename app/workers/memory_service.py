@@ -1,0 +1,255 @@
+"""The GUI's door to the personal memory: browsing, editing, export/import, folder indexing.
+
+Everything runs on two worker threads: one for quick memory operations (search, delete, edit),
+one for indexing, which is long and pauses while the user is talking to Hearth (a turn or a
+recording in progress): the two cores belong to the voice turn first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.cancel import CancelToken
+from app.core.documents import Indexer, IndexProgress, IndexReport
+from app.core.errors import AssistantError
+from app.core.memory import Memory, export_json, export_markdown, parse_export
+from app.core.ports import MEMORY_KINDS, MemoryHit, MemoryKind, MemoryRecord
+from app.fsutil import atomic_write_text
+from app.workers.jobs import Emit, Job, JobFunction, JobRunner
+
+log = logging.getLogger(__name__)
+
+
+class MemoryService(QObject):
+    changed = Signal()
+    """What memory holds changed (a record added, edited, deleted, imported or indexed)."""
+    index_progress = Signal(object)
+    """An :class:`IndexProgress` snapshot while a folder is being indexed."""
+    index_finished = Signal(object)
+    """The :class:`IndexReport` of an indexing run (also when it was cancelled)."""
+    error = Signal(object)
+
+    def __init__(self, memory: Memory, indexer: Indexer, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.memory = memory
+        self.indexer = indexer
+        self.runner = JobRunner("hearth-memory", parent=self)
+        self.index_runner = JobRunner("hearth-index", parent=self)
+        self._index_job: Job | None = None
+        self._busy: set[str] = set()
+        self._gate = threading.Condition()
+
+    # -- sharing the CPU with the foreground ----------------------------------------------------
+
+    def hold(self, reason: str) -> None:
+        """Pause indexing while ``reason`` lasts (a turn, a recording)."""
+        with self._gate:
+            self._busy.add(reason)
+
+    def release(self, reason: str) -> None:
+        with self._gate:
+            self._busy.discard(reason)
+            self._gate.notify_all()
+
+    @property
+    def held(self) -> bool:
+        with self._gate:
+            return bool(self._busy)
+
+    def _pause(self, cancel: CancelToken) -> None:
+        with self._gate:
+            while self._busy and not cancel.is_cancelled():
+                self._gate.wait(0.1)
+
+    # -- quick operations -----------------------------------------------------------------------
+
+    def _submit(self, work: JobFunction, name: str, *, changes: bool = False) -> Job:
+        job = self.runner.submit(work, name)
+        job.failed.connect(self.error.emit)
+        if changes:
+            job.succeeded.connect(lambda _r: self.changed.emit())
+        return job
+
+    def warm_up(self) -> Job:
+        """Load the text embedder and open the store in the background."""
+        memory = self.memory
+
+        def work(_emit: Emit, _cancel: CancelToken) -> int:
+            memory.embedder.load()
+            return memory.store.count("fact")
+
+        return self._submit(work, "memory warm-up")
+
+    def browse(self, kind: MemoryKind | None = None, contains: str = "", source: str = "") -> Job:
+        """Records by text (``contains``) and source, oldest first; succeeds with a list."""
+        store = self.memory.store
+        kinds = [kind] if kind else list(MEMORY_KINDS)
+
+        def work(_emit: Emit, _cancel: CancelToken) -> list[MemoryRecord]:
+            out: list[MemoryRecord] = []
+            for k in kinds:
+                out += store.browse(k, contains=contains, source=source, limit=1000)
+            return out
+
+        return self._submit(work, "browse memory")
+
+    def search(self, query: str, kind: MemoryKind | None = None) -> Job:
+        """By meaning; succeeds with a list of MemoryHit, best first."""
+        memory = self.memory
+        kinds = [kind] if kind else list(MEMORY_KINDS)
+
+        def work(_emit: Emit, _cancel: CancelToken) -> list[MemoryHit]:
+            return memory.search(query, kinds)
+
+        return self._submit(work, "search memory")
+
+    def remember(self, text: str, *, source: str = "chat", conversation_id: str = "") -> Job:
+        memory = self.memory
+
+        def work(_emit: Emit, _cancel: CancelToken) -> MemoryRecord:
+            return memory.remember_fact(text, source=source, conversation_id=conversation_id)
+
+        return self._submit(work, "remember", changes=True)
+
+    def edit(self, record: MemoryRecord, text: str) -> Job:
+        memory = self.memory
+
+        def work(_emit: Emit, _cancel: CancelToken) -> MemoryRecord:
+            return memory.edit(record, text)
+
+        return self._submit(work, "edit memory", changes=True)
+
+    def delete(self, records: Sequence[MemoryRecord]) -> Job:
+        memory = self.memory
+        chosen = list(records)
+
+        def work(_emit: Emit, _cancel: CancelToken) -> int:
+            for kind in MEMORY_KINDS:
+                ids = [r.id for r in chosen if r.kind == kind]
+                if ids:
+                    memory.forget(kind, ids)
+            return len(chosen)
+
+        return self._submit(work, "delete memories", changes=True)
+
+    def export(self, path: str, fmt: str = "json") -> Job:
+        """Write everything remembered to ``path`` (JSON or Markdown); succeeds with a count."""
+        memory = self.memory
+
+        def work(_emit: Emit, _cancel: CancelToken) -> int:
+            records = memory.all_records()
+            text = export_json(records) if fmt == "json" else export_markdown(records)
+            try:
+                atomic_write_text(Path(path), text)
+            except OSError as exc:
+                raise AssistantError(
+                    f"The export could not be written to {path}: {exc.strerror or exc}",
+                    code="export",
+                ) from exc
+            return len(records)
+
+        return self._submit(work, "export memory")
+
+    def import_file(self, path: str) -> Job:
+        memory = self.memory
+
+        def work(_emit: Emit, _cancel: CancelToken) -> int:
+            try:
+                records = parse_export(Path(path).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                message = str(exc) if isinstance(exc, ValueError) else f"{path}: {exc}"
+                raise AssistantError(message, code="import") from exc
+            return memory.import_records(records)
+
+        return self._submit(work, "import memory", changes=True)
+
+    def forget_everything(self) -> Job:
+        """Every fact, remembered turn, indexed chunk and image embedding; folders too."""
+        memory, indexer = self.memory, self.indexer
+        self.cancel_indexing()
+
+        def work(_emit: Emit, _cancel: CancelToken) -> None:
+            memory.store.clear()
+            for folder in indexer.state.folders():
+                indexer.state.remove_folder(folder)
+
+        return self._submit(work, "forget everything", changes=True)
+
+    # -- folders --------------------------------------------------------------------------------
+
+    def folders(self) -> list[str]:
+        return self.indexer.state.folders()
+
+    @property
+    def indexing(self) -> bool:
+        return self._index_job is not None
+
+    def add_folder(self, folder: str) -> Job:
+        self.indexer.state.add_folder(str(Path(folder).resolve()))
+        return self.reindex()
+
+    def remove_folder(self, folder: str) -> Job:
+        indexer = self.indexer
+        self.cancel_indexing()
+
+        def work(_emit: Emit, _cancel: CancelToken) -> int:
+            return indexer.remove_folder(folder)
+
+        job = self.index_runner.submit(work, "remove folder")
+        job.failed.connect(self.error.emit)
+        job.succeeded.connect(lambda _r: self.changed.emit())
+        return job
+
+    def reindex(self) -> Job:
+        """Bring every added folder up to date (only new or changed files are read)."""
+        if self._index_job is not None:
+            return self._index_job
+        indexer = self.indexer
+
+        def work(emit: Emit, cancel: CancelToken) -> IndexReport:
+            last = [0.0]
+
+            def progress(p: IndexProgress) -> None:
+                now = time.monotonic()
+                if now - last[0] >= 0.1 or p.files_done == p.files_total:
+                    last[0] = now
+                    emit(dataclasses.replace(p))
+
+            return indexer.run(cancel=cancel, progress=progress, pause=lambda: self._pause(cancel))
+
+        job = self.index_runner.submit(work, "index folders")
+        self._index_job = job
+        job.progress.connect(self.index_progress.emit)
+        job.succeeded.connect(self._indexed)
+        job.failed.connect(self.error.emit)
+        job.finished.connect(lambda: self._index_over(job))
+        return job
+
+    def _indexed(self, report: object) -> None:
+        if isinstance(report, IndexReport):
+            self.index_finished.emit(report)
+            if report.indexed or report.removed:
+                self.changed.emit()
+
+    def _index_over(self, job: Job) -> None:
+        if self._index_job is job:
+            self._index_job = None
+
+    def cancel_indexing(self) -> None:
+        if self._index_job is not None:
+            self._index_job.cancel()
+
+    def shutdown(self) -> None:
+        self.cancel_indexing()
+        with self._gate:
+            self._busy.clear()
+            self._gate.notify_all()
+        self.index_runner.shutdown()
+        self.runner.shutdown()
