@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QIcon, QPixmap, QResizeEvent
+import html
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QIcon,
+    QPixmap,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -41,6 +51,13 @@ class ImageViewer(QDialog):
 
 
 class MessageBubble(QFrame):
+    citation_clicked = Signal(object)
+    """A citation (dict, see app.core.memory.citation) was clicked."""
+    answered = Signal(str)
+    """"yes" or "no" from the confirm buttons."""
+    remember_requested = Signal(str)
+    """"Remember this" from the context menu, with the text to remember."""
+
     def __init__(self, role: str, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.role = role
@@ -65,6 +82,14 @@ class MessageBubble(QFrame):
         )
         self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         layout.addWidget(self.body)
+        self.sources = QLabel(self)
+        self.sources.setObjectName("bubbleSources")
+        self.sources.setWordWrap(True)
+        self.sources.setTextFormat(Qt.TextFormat.RichText)
+        self.sources.linkActivated.connect(self._cited)
+        self.sources.hide()
+        layout.addWidget(self.sources)
+        self.citations: list[dict[str, object]] = []
         self.footer = QLabel(self)
         self.footer.setObjectName("bubbleFooter")
         self.footer.hide()
@@ -152,6 +177,55 @@ class MessageBubble(QFrame):
         self.footer.setText(text)
         self.footer.setVisible(bool(text))
 
+    def set_citations(self, citations: list[dict[str, object]]) -> None:
+        """ "Sources: [1] fact … [2] file …" under a reply; each opens where it came from."""
+        self.citations = citations
+        links = []
+        for c in citations:
+            label = html.escape(str(c.get("label", "")))
+            if c.get("kind") == "fact":
+                snippet = str(c.get("text", ""))
+                label += ": " + html.escape(snippet[:40] + ("…" if len(snippet) > 40 else ""))
+            links.append(f'<a href="cite:{c.get("n")}">[{c.get("n")}] {label}</a>')
+        self.sources.setText("Sources: " + " · ".join(links) if links else "")
+        self.sources.setVisible(bool(links))
+
+    def _cited(self, url: str) -> None:
+        if url.startswith("cite:"):
+            n = url.removeprefix("cite:")
+            for c in self.citations:
+                if str(c.get("n")) == n:
+                    self.citation_clicked.emit(c)
+
+    def ask_to_confirm(self, yes: str, no: str) -> None:
+        """Yes/No buttons under the reply (used when Hearth asks before forgetting)."""
+        row = QHBoxLayout()
+        self.yes_button = QPushButton(yes, self)
+        self.no_button = QPushButton(no, self)
+        for button, answer in ((self.yes_button, "yes"), (self.no_button, "no")):
+            button.clicked.connect(lambda _=False, a=answer: self._answer(a))
+            row.addWidget(button)
+        row.addStretch(1)
+        layout = self.layout()
+        if isinstance(layout, QVBoxLayout):
+            layout.insertLayout(layout.count() - 1, row)
+
+    def _answer(self, answer: str) -> None:
+        self.yes_button.setEnabled(False)
+        self.no_button.setEnabled(False)
+        self.answered.emit(answer)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt override
+        menu = QMenu(self)
+        copy = menu.addAction("Copy")
+        remember = menu.addAction("Remember this")
+        remember.setEnabled(bool(self._text.strip()))
+        chosen = menu.exec(event.globalPos())
+        if chosen is copy:
+            QGuiApplication.clipboard().setText(self.body.selectedText() or self._text)
+        elif chosen is remember:
+            self.remember_requested.emit(self.body.selectedText() or self._text)
+
 
 def _open_link(url: str) -> None:
     """Links in replies open in the user's browser, on the user's click only."""
@@ -161,6 +235,10 @@ def _open_link(url: str) -> None:
 
 
 class ChatView(QScrollArea):
+    citation_clicked = Signal(object)
+    answered = Signal(str)
+    remember_requested = Signal(str)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatView")
@@ -211,6 +289,9 @@ class ChatView(QScrollArea):
         row_layout = QHBoxLayout(row)
         row_layout.setContentsMargins(0, 0, 0, 0)
         bubble = MessageBubble(role, text, row)
+        bubble.citation_clicked.connect(self.citation_clicked.emit)
+        bubble.answered.connect(self.answered.emit)
+        bubble.remember_requested.connect(self.remember_requested.emit)
         if footer:
             bubble.set_footer(footer)
         if role == "user":

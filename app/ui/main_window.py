@@ -29,12 +29,16 @@ from PySide6.QtWidgets import (
 from app.core.errors import AssistantError
 from app.core.events import AssistantEvent, EventType
 from app.core.images import PreparedImage, stored_images
+from app.core.memory import describe_source
+from app.core.ports import MemoryRecord
 from app.ui.chat_view import ChatView, MessageBubble
 from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationList
 from app.ui.image_model_dialog import AddImageModelDialog
+from app.ui.memory_browser import MemoryBrowser
 from app.ui.notifications import NotificationArea
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.source_viewer import SourceViewer
 from app.ui.theme import apply_theme
 from app.workers.backend import AssistantBackend, ImageModelInfo
 from app.workers.jobs import Job
@@ -106,6 +110,10 @@ class MainWindow(QMainWindow):
         self.conversations.delete_requested.connect(self._delete)
         self.conversations.search_changed.connect(lambda _q: self.refresh_conversations())
         self.composer.send_requested.connect(self.send)
+        self.chat.citation_clicked.connect(self.open_citation)
+        self.chat.answered.connect(self.send)
+        self.chat.remember_requested.connect(self.remember_text)
+        self.memory_browser: MemoryBrowser | None = None
         self.composer.files_offered.connect(self.attach_files)
         self.composer.images_offered.connect(self.attach_images)
         self.composer.remote_refused.connect(self._remote_refused)
@@ -201,6 +209,15 @@ class MainWindow(QMainWindow):
         voice.interrupted.connect(self.stop)
         voice.transcribed.connect(self._transcribed)
         voice.timings_ready.connect(self._show_timings)
+        memory = self.backend.memory_service
+        if memory is not None:
+            # Indexing waits while the user talks and while Hearth speaks.
+            voice.listening_changed.connect(
+                lambda on: memory.hold("listening") if on else memory.release("listening")
+            )
+            voice.speaking_changed.connect(
+                lambda on: memory.hold("speaking") if on else memory.release("speaking")
+            )
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -297,6 +314,15 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "&Rename", self.conversations.rename_current, None, fallback="F2")
         self._action(edit_menu, "&Delete…", self.conversations.delete_current, None)
         self.stop_action = self._action(edit_menu, "S&top reply", self.stop, None, fallback="Esc")
+        if self.backend.memory_service is not None:
+            memory_menu = self.menuBar().addMenu("&Memory")
+            self._action(memory_menu, "&Browse memory…", self.open_memory, None, fallback="Ctrl+M")
+            self._action(
+                memory_menu,
+                "Add a &folder…",
+                lambda: self.open_memory(tab="Folders"),
+                None,
+            )
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Hearth", self._about, None)
         focus = QShortcut(QKeySequence("Ctrl+L"), self)
@@ -369,6 +395,9 @@ class MainWindow(QMainWindow):
         for m in messages:
             footer = "Stopped" if m.meta.get("cancelled") else ""
             bubble = self.chat.add_message(m.role, m.content, footer)
+            citations = m.meta.get("citations")
+            if isinstance(citations, list):
+                bubble.set_citations([c for c in citations if isinstance(c, dict)])
             images = stored_images(m.meta)
             if images:
                 bubble.add_images([(i.name, self.backend.load_image(i.file)) for i in images])
@@ -469,6 +498,21 @@ class MainWindow(QMainWindow):
                     [str(t) for t in event.data.get("texts", [])],
                     [list(tags) for tags in event.data.get("looks_like", [])],
                 )
+        elif kind is EventType.RECALLED:
+            count = int(event.data.get("count", 0))
+            self._status(f"Thinking… (recalled {count} memor{'y' if count == 1 else 'ies'})")
+        elif kind is EventType.CITATIONS:
+            reply = self.chat.reply
+            if self._showing_turn() and reply is not None:
+                citations = event.data.get("citations", [])
+                reply.set_citations([dict(c) for c in citations if isinstance(c, dict)])
+        elif kind is EventType.MEMORY:
+            action = str(event.data.get("action", ""))
+            reply = self.chat.reply
+            if action == "confirm-forget" and self._showing_turn() and reply is not None:
+                reply.ask_to_confirm("Yes, forget it", "No, keep it")
+            if action in ("remembered", "forgotten") and self.backend.memory_service:
+                self.backend.memory_service.changed.emit()
         elif kind is EventType.MODEL_LOADING:
             self._status(f"Loading {event.data.get('model', 'model')}…")
             self.busy_bar.show()
@@ -551,6 +595,81 @@ class MainWindow(QMainWindow):
         )
         if dialog.exec():
             self.backend.update_settings(dialog.result_settings())
+
+    # -- memory -------------------------------------------------------------------------------
+
+    def open_memory(self, *, tab: str = "Memories") -> MemoryBrowser | None:
+        service = self.backend.memory_service
+        if service is None:
+            return None
+        if self.memory_browser is None:
+            self.memory_browser = MemoryBrowser(service, self)
+            self.memory_browser.open_source.connect(self._open_record_source)
+        browser = self.memory_browser
+        for index in range(browser.tabs.count()):
+            if browser.tabs.tabText(index) == tab:
+                browser.tabs.setCurrentIndex(index)
+        browser.show()
+        browser.raise_()
+        browser.activateWindow()
+        return browser
+
+    def open_citation(self, citation: object) -> None:
+        """Show where a cited memory came from: the fact, the conversation, or the file."""
+        if not isinstance(citation, dict):
+            return
+        kind = citation.get("kind")
+        if kind == "turn" and citation.get("conversation_id"):
+            self.open_conversation(str(citation["conversation_id"]))
+        elif kind == "document":
+            self.source_viewer = SourceViewer(
+                str(citation.get("label", "")),
+                str(citation.get("path", citation.get("source", ""))),
+                str(citation.get("text", "")),
+                self,
+            )
+            self.source_viewer.show()
+        else:
+            browser = self.open_memory()
+            if browser is not None:
+                wanted = str(citation.get("id", ""))
+
+                def pick() -> None:
+                    browser.select(wanted)
+                    browser.loaded.disconnect(pick)
+
+                browser.loaded.connect(pick)
+                browser.search.clear()
+                browser.refresh()
+
+    def _open_record_source(self, record: object) -> None:
+        if isinstance(record, MemoryRecord):
+            self.open_citation(
+                {
+                    "kind": record.kind,
+                    "id": record.id,
+                    "label": describe_source(record),
+                    "text": record.text,
+                    "source": record.source,
+                    **record.extra,
+                }
+            )
+
+    def remember_text(self, text: str) -> None:
+        """ "Remember this" on a message: keep it as a fact."""
+        service = self.backend.memory_service
+        if service is None or not text.strip():
+            return
+        job = service.remember(
+            text.strip(),
+            source=f"conversation:{self.conversation_id}" if self.conversation_id else "chat",
+            conversation_id=self.conversation_id,
+        )
+        job.succeeded.connect(
+            lambda _r: self.notifications.show_message(
+                "Remembered. Hearth will recall it when it helps.", level="info", timeout_ms=4000
+            )
+        )
 
     def _add_image_model(self) -> ImageModelInfo | None:
         dialog = AddImageModelDialog(self.backend, self)

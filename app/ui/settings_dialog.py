@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QKeySequenceEdit,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -97,6 +98,18 @@ class SettingsDialog(QDialog):
         form.addRow("Longest reply (tokens)", self.reply_tokens)
 
         self._add_image_section(form, settings)
+
+        self.memory_enabled = QCheckBox("Recall what I told Hearth and my files in answers", self)
+        self.memory_enabled.setChecked(settings.memory_enabled)
+        form.addRow("Memory", self.memory_enabled)
+        self.memory_server = QLineEdit(settings.memory_server, self)
+        self.memory_server.setPlaceholderText("On this computer (default)")
+        self.memory_server.setToolTip(
+            "To share one memory in a household or team, the address of a Chroma server "
+            "(chroma run), e.g. http://192.168.1.20:8000. Hearth connects to that address and "
+            "to nothing else. Takes effect after a restart."
+        )
+        form.addRow("Memory server", self.memory_server)
 
         if voice is not None:
             self._add_voice_section(form, settings, voice)
@@ -276,6 +289,8 @@ class SettingsDialog(QDialog):
             llm_threads=self.threads.value(),
             context_tokens=self.context.value(),
             max_reply_tokens=self.reply_tokens.value(),
+            memory_enabled=self.memory_enabled.isChecked(),
+            memory_server=self.memory_server.text().strip(),
             image_model=self._image_model[0],
             image_model_file=self._image_model[1],
             image_model_config=self._image_model[2],

@@ -1,0 +1,433 @@
+"""The memory browser: see, search, edit and forget what Hearth remembers; manage folders."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.documents import IndexProgress, IndexReport
+from app.core.memory import describe_source
+from app.core.ports import MemoryHit, MemoryKind, MemoryRecord
+from app.workers.jobs import Job
+from app.workers.memory_service import MemoryService
+
+KINDS: dict[str, MemoryKind | None] = {
+    "Everything": None,
+    "Facts": "fact",
+    "Conversations": "turn",
+    "Files": "document",
+}
+KIND_NAMES = {"fact": "Fact", "turn": "Conversation", "document": "File"}
+
+
+class MemoryBrowser(QWidget):
+    """A window of its own (Memory… in the main window, Ctrl+M)."""
+
+    loaded = Signal()
+    """The list was refreshed (used by tests)."""
+    open_source = Signal(object)
+    """A record whose source should be shown (a conversation or a file)."""
+
+    def __init__(self, service: MemoryService, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("Hearth memory")
+        self.resize(900, 600)
+        self.service = service
+        self.records: list[MemoryRecord] = []
+        self.scores: dict[str, float] = {}
+        self._jobs: list[Job] = []
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget(self)
+        layout.addWidget(self.tabs)
+        self.tabs.addTab(self._memories_tab(), "Memories")
+        self.tabs.addTab(self._folders_tab(), "Folders")
+        self.status = QLabel("", self)
+        self.status.setObjectName("memoryStatus")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+
+        service.changed.connect(self.refresh)
+        service.error.connect(lambda exc: self.status.setText(getattr(exc, "message", str(exc))))
+        service.index_progress.connect(self._index_progress)
+        service.index_finished.connect(self._index_finished)
+        QShortcut(QKeySequence.StandardKey.Find, self).activated.connect(self.search.setFocus)
+        QShortcut(QKeySequence("Esc"), self).activated.connect(self.close)
+        self.refresh()
+        self.refresh_folders()
+
+    # -- memories -----------------------------------------------------------------------------
+
+    def _memories_tab(self) -> QWidget:
+        tab = QWidget(self)
+        layout = QVBoxLayout(tab)
+        row = QHBoxLayout()
+        self.search = QLineEdit(tab)
+        self.search.setPlaceholderText("Search your memory…")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self.refresh)
+        row.addWidget(self.search, 2)
+        self.mode = QComboBox(tab)
+        self.mode.addItems(["By meaning", "By words"])
+        self.mode.currentIndexChanged.connect(self.refresh)
+        row.addWidget(self.mode)
+        self.kind = QComboBox(tab)
+        self.kind.addItems(list(KINDS))
+        self.kind.currentIndexChanged.connect(self.refresh)
+        row.addWidget(self.kind)
+        self.source = QLineEdit(tab)
+        self.source.setPlaceholderText("From (file or conversation)…")
+        self.source.setClearButtonEnabled(True)
+        self.source.textChanged.connect(self._show_records)
+        row.addWidget(self.source, 1)
+        layout.addLayout(row)
+
+        splitter = QSplitter(Qt.Orientation.Vertical, tab)
+        self.table = QTableWidget(0, 4, splitter)
+        self.table.setHorizontalHeaderLabels(["Kind", "Memory", "From", "When"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._selected)
+        QShortcut(QKeySequence.StandardKey.Delete, self.table).activated.connect(
+            self.delete_selected
+        )
+        detail = QWidget(splitter)
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        self.detail_source = QLabel("", detail)
+        self.detail_source.setWordWrap(True)
+        detail_layout.addWidget(self.detail_source)
+        self.editor = QPlainTextEdit(detail)
+        self.editor.setPlaceholderText("Select a memory to see it whole and edit it.")
+        detail_layout.addWidget(self.editor)
+        buttons = QHBoxLayout()
+        self.save_button = QPushButton("Save changes", detail)
+        self.save_button.clicked.connect(self.save_edit)
+        self.delete_button = QPushButton("Delete", detail)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.open_button = QPushButton("Open source", detail)
+        self.open_button.clicked.connect(self._open_selected)
+        for b in (self.save_button, self.delete_button, self.open_button):
+            b.setEnabled(False)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        detail_layout.addLayout(buttons)
+        splitter.addWidget(self.table)
+        splitter.addWidget(detail)
+        splitter.setSizes([380, 180])
+        layout.addWidget(splitter, 1)
+
+        bottom = QHBoxLayout()
+        add = QPushButton("Add a fact…", tab)
+        add.clicked.connect(self._add_fact)
+        export = QPushButton("Export…", tab)
+        export.clicked.connect(self._export)
+        import_button = QPushButton("Import…", tab)
+        import_button.clicked.connect(self._import)
+        self.forget_button = QPushButton("Forget everything…", tab)
+        # A lambda, so the button's "checked" argument does not reach the keyword-only flag.
+        self.forget_button.clicked.connect(lambda: self.forget_everything())  # noqa: PLW0108
+        for b in (add, export, import_button):
+            bottom.addWidget(b)
+        bottom.addStretch(1)
+        bottom.addWidget(self.forget_button)
+        layout.addLayout(bottom)
+        return tab
+
+    def _kind(self) -> MemoryKind | None:
+        return KINDS[self.kind.currentText()]
+
+    def _track(self, job: Job) -> Job:
+        self._jobs.append(job)
+        job.finished.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)
+        return job
+
+    def refresh(self) -> None:
+        query = self.search.text().strip()
+        if query and self.mode.currentIndex() == 0:
+            job = self.service.search(query, self._kind())
+        else:
+            job = self.service.browse(self._kind(), contains=query)
+        self._track(job).succeeded.connect(self._loaded)
+
+    def _loaded(self, result: object) -> None:
+        if not isinstance(result, list):
+            return
+        self.scores = {}
+        records: list[MemoryRecord] = []
+        for item in result:
+            if isinstance(item, MemoryHit):
+                records.append(item.record)
+                self.scores[item.record.id] = item.score
+            elif isinstance(item, MemoryRecord):
+                records.append(item)
+        if not self.scores:
+            records.sort(key=lambda r: r.created_at, reverse=True)  # newest first
+        self.records = records
+        self._show_records()
+        self.loaded.emit()
+
+    def visible_records(self) -> list[MemoryRecord]:
+        wanted = self.source.text().strip().lower()
+        return [r for r in self.records if not wanted or wanted in f"{r.source} {r.title}".lower()]
+
+    def _show_records(self) -> None:
+        shown = self.visible_records()
+        self.table.setRowCount(len(shown))
+        for row, record in enumerate(shown):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
+            score = self.scores.get(record.id)
+            cells = [
+                KIND_NAMES.get(record.kind, record.kind),
+                " ".join(record.text.split())[:200],
+                record.title if record.kind != "fact" else record.source,
+                when if score is None else f"{when}  (match {score:.2f})",
+            ]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, record.id)
+                self.table.setItem(row, column, item)
+        total = len(self.records)
+        self.status.setText(
+            f"{len(shown)} of {total} memories shown"
+            if len(shown) != total
+            else f"{total} memories"
+        )
+        self._selected()
+
+    def selected_records(self) -> list[MemoryRecord]:
+        shown = self.visible_records()
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [shown[r] for r in rows if r < len(shown)]
+
+    def _selected(self) -> None:
+        chosen = self.selected_records()
+        one = chosen[0] if len(chosen) == 1 else None
+        self.editor.setPlainText(one.text if one else "")
+        self.editor.setReadOnly(one is None)
+        self.detail_source.setText(
+            f"{KIND_NAMES.get(one.kind, one.kind)} · {describe_source(one)} · {one.source}"
+            if one
+            else (f"{len(chosen)} selected" if chosen else "")
+        )
+        self.save_button.setEnabled(one is not None)
+        self.delete_button.setEnabled(bool(chosen))
+        self.open_button.setEnabled(one is not None and one.kind != "fact")
+
+    def select(self, record_id: str) -> bool:
+        """Show one memory (e.g. from a citation); False if it is not in the list."""
+        for row, record in enumerate(self.visible_records()):
+            if record.id == record_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
+    def save_edit(self) -> None:
+        chosen = self.selected_records()
+        text = self.editor.toPlainText().strip()
+        if len(chosen) != 1 or not text or text == chosen[0].text:
+            return
+        record = chosen[0]
+        self._track(self.service.edit(record, text))
+        self.status.setText("Saved.")
+
+    def delete_selected(self, *, confirmed: bool | None = None) -> Job | None:
+        chosen = self.selected_records()
+        if not chosen:
+            return None
+        if confirmed is None:
+            confirmed = (
+                QMessageBox.question(
+                    self,
+                    "Delete memories",
+                    f"Delete {len(chosen)} memor{'y' if len(chosen) == 1 else 'ies'}? "
+                    "Hearth will not recall them again.",
+                )
+                == QMessageBox.StandardButton.Yes
+            )
+        if not confirmed:
+            return None
+        return self._track(self.service.delete(chosen))
+
+    def _open_selected(self) -> None:
+        chosen = self.selected_records()
+        if len(chosen) == 1:
+            self.open_source.emit(chosen[0])
+
+    def _add_fact(self) -> None:
+        text, ok = QInputDialog.getMultiLineText(self, "Add a fact", "Hearth should remember:")
+        if ok and text.strip():
+            self._track(self.service.remember(text.strip(), source="memory browser"))
+
+    def _export(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export memory", "hearth-memory.json", "JSON (*.json);;Markdown (*.md)"
+        )
+        if path:
+            self.export_to(path, "markdown" if chosen.startswith("Markdown") else "json")
+
+    def export_to(self, path: str, fmt: str = "json") -> Job:
+        job = self._track(self.service.export(path, fmt))
+        job.succeeded.connect(lambda n: self.status.setText(f"Exported {n} memories to {path}"))
+        return job
+
+    def _import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import memory", "", "JSON (*.json)")
+        if path:
+            self.import_from(path)
+
+    def import_from(self, path: str) -> Job:
+        job = self._track(self.service.import_file(path))
+        job.succeeded.connect(lambda n: self.status.setText(f"Imported {n} memories"))
+        return job
+
+    def forget_everything(self, *, confirmed: bool | None = None) -> Job | None:
+        if confirmed is None:
+            answer = QMessageBox.warning(
+                self,
+                "Forget everything",
+                "Forget every fact, remembered conversation, indexed file and image? Your "
+                "conversations and files themselves stay. This cannot be undone.",
+                QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Discard,
+                QMessageBox.StandardButton.Cancel,
+            )
+            confirmed = answer == QMessageBox.StandardButton.Discard
+        if not confirmed:
+            return None
+        job = self._track(self.service.forget_everything())
+        job.succeeded.connect(lambda _r: self.status.setText("Hearth has forgotten everything."))
+        job.succeeded.connect(lambda _r: self.refresh_folders())
+        return job
+
+    # -- folders ------------------------------------------------------------------------------
+
+    def _folders_tab(self) -> QWidget:
+        tab = QWidget(self)
+        layout = QVBoxLayout(tab)
+        intro = QLabel(
+            "Hearth answers from the files in these folders (txt, md, pdf, html, docx). "
+            "Only new or changed files are read again; nothing leaves this computer.",
+            tab,
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.folder_list = QListWidget(tab)
+        layout.addWidget(self.folder_list, 1)
+        row = QHBoxLayout()
+        add = QPushButton("Add folder…", tab)
+        add.clicked.connect(self._pick_folder)
+        self.remove_folder_button = QPushButton("Remove", tab)
+        self.remove_folder_button.clicked.connect(self._remove_folder)
+        self.index_button = QPushButton("Index now", tab)
+        self.index_button.clicked.connect(self.index_now)
+        self.cancel_index_button = QPushButton("Stop", tab)
+        self.cancel_index_button.setEnabled(False)
+        self.cancel_index_button.clicked.connect(self.service.cancel_indexing)
+        for b in (add, self.remove_folder_button, self.index_button, self.cancel_index_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.index_bar = QProgressBar(tab)
+        self.index_bar.hide()
+        layout.addWidget(self.index_bar)
+        self.index_label = QLabel("", tab)
+        self.index_label.setWordWrap(True)
+        layout.addWidget(self.index_label)
+        self.skipped = QPlainTextEdit(tab)
+        self.skipped.setReadOnly(True)
+        self.skipped.setMaximumHeight(120)
+        self.skipped.hide()
+        layout.addWidget(self.skipped)
+        return tab
+
+    def refresh_folders(self) -> None:
+        self.folder_list.clear()
+        self.folder_list.addItems(self.service.folders())
+
+    def _pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to Hearth's memory")
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> Job:
+        job = self.service.add_folder(folder)
+        self.refresh_folders()
+        self._indexing(True)
+        return job
+
+    def index_now(self) -> Job:
+        self._indexing(True)
+        return self.service.reindex()
+
+    def _remove_folder(self) -> None:
+        for item in self.folder_list.selectedItems():
+            job = self.service.remove_folder(item.text())
+            job.finished.connect(self.refresh_folders)
+
+    def _indexing(self, on: bool) -> None:
+        self.cancel_index_button.setEnabled(on)
+        self.index_button.setEnabled(not on)
+        self.index_bar.setVisible(on)
+        if on:
+            self.index_bar.setRange(0, 0)
+            self.index_label.setText("Looking for new or changed files…")
+
+    def _index_progress(self, progress: object) -> None:
+        if not isinstance(progress, IndexProgress):
+            return
+        self._indexing(True)
+        self.index_bar.setRange(0, max(1, progress.files_total))
+        self.index_bar.setValue(progress.files_done)
+        eta = progress.eta_seconds
+        left = f", about {_duration(eta)} left" if eta is not None else ""
+        paused = " (paused while you talk to Hearth)" if self.service.held else ""
+        self.index_label.setText(
+            f"{progress.files_done} of {progress.files_total} files, "
+            f"{progress.chunks_done} passages{left}{paused}"
+            + (f" · {progress.current}" if progress.current else "")
+        )
+
+    def _index_finished(self, report: object) -> None:
+        self._indexing(False)
+        if isinstance(report, IndexReport):
+            self.index_label.setText(report.summary())
+            lines = [f"{path}: {message}" for path, message in report.failed]
+            self.skipped.setPlainText("\n".join(lines))
+            self.skipped.setVisible(bool(lines))
+        self.refresh_folders()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        for job in list(self._jobs):
+            job.cancel()
+        super().closeEvent(event)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{round(seconds / 60)} min"
