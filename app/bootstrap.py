@@ -136,7 +136,11 @@ def open_memory_store(paths: Paths, settings: Settings) -> ChromaMemory:
 
     Nothing connects yet: chroma is imported and opened on first use, off the GUI thread."""
     if settings.memory_server.strip():
-        return ChromaMemory.server(settings.memory_server.strip())
+        store = ChromaMemory.server(settings.memory_server.strip())
+        from app.privacy import GUARD
+
+        GUARD.allow(store.host)  # the one address the user chose; loopback needs nothing
+        return store
     return ChromaMemory.open(paths.memory_dir)
 
 

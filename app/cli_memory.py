@@ -93,19 +93,17 @@ def recall(paths: Paths, query: str, limit: int = 5) -> int:
         return 1
     try:
         memory = build_memory(paths, load_settings(paths.settings_file))
-        recalled = memory.recall(
-            query, count_tokens=lambda t: len(t) // 4 + 1, budget_tokens=100_000, per_kind=limit
-        )
-        if not recalled.hits:
-            print("Nothing in memory matches that.")
+        hits = memory.search(query, limit=limit)
+        if not hits:
+            print("Hearth's memory is empty: remember something in a chat, or index a folder.")
             return 0
         from app.core.memory import describe_source
 
-        for n, hit in enumerate(recalled.hits[:limit], 1):
+        for n, hit in enumerate(hits, 1):
             text = " ".join(hit.record.text.split())
             where = hit.record.source if hit.record.kind == "document" else ""
             print(f"[{n}] {describe_source(hit.record)} (score {hit.score:.2f}) {where}".rstrip())
-            print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+            print(f"    {text[:700]}{'…' if len(text) > 700 else ''}")
         return 0
     except AssistantError as exc:
         print(f"hearth: {exc.message}", file=sys.stderr)

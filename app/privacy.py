@@ -89,6 +89,7 @@ class NetworkGuard:
     def __init__(self) -> None:
         self.blocked: list[Attempt] = []
         self.allowed = 0
+        self._allowed_hosts: set[str] = set()
         self._lock = threading.Lock()
         self._originals: dict[str, Callable[..., Any]] = {}
 
@@ -96,8 +97,24 @@ class NetworkGuard:
     def installed(self) -> bool:
         return bool(self._originals)
 
+    def allow(self, host: str) -> None:
+        """Let connections to one host the user configured (a shared memory server) through.
+
+        Only that name and the addresses it resolves to; everything else stays refused."""
+        with self._lock:
+            self._allowed_hosts.add(host.strip().strip("[]").lower())
+        log.info("privacy guard: connections to %s allowed (configured by the user)", host)
+
+    def _allowed_host(self, host: object) -> bool:
+        if isinstance(host, bytes):
+            host = host.decode("ascii", "replace")
+        if not isinstance(host, str):
+            return False
+        with self._lock:
+            return host.strip().strip("[]").lower() in self._allowed_hosts
+
     def _check(self, operation: str, host: object, port: object = None) -> None:
-        if is_loopback_host(host):
+        if is_loopback_host(host) or self._allowed_host(host):
             with self._lock:
                 self.allowed += 1
             return
@@ -145,7 +162,11 @@ class NetworkGuard:
 
         def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
             guard._check("resolve", host, args[0] if args else kwargs.get("port"))
-            return original_getaddrinfo(host, *args, **kwargs)
+            found = original_getaddrinfo(host, *args, **kwargs)
+            if not is_loopback_host(host) and guard._allowed_host(host):
+                with guard._lock:  # the addresses of an allowed name are allowed too
+                    guard._allowed_hosts.update(str(info[4][0]).lower() for info in found)
+            return found
 
         socket.socket.connect = connect  # type: ignore[method-assign,assignment]
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]

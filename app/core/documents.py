@@ -78,8 +78,9 @@ class Chunk:
     text: str
 
 
-def chunk_text(text: str, max_chars: int = 1000, overlap: int = 120) -> list[Chunk]:
-    """Paragraph-aware chunks of at most ``max_chars``; a long paragraph is cut at sentence or
+def chunk_text(text: str, max_chars: int = 600, overlap: int = 100) -> list[Chunk]:
+    """Paragraph-aware chunks of at most ``max_chars`` (600 characters stay within the 256
+    word pieces all-MiniLM-L6-v2 reads, even for text full of numbers); a long paragraph is cut at sentence or
     word boundaries, with ``overlap`` characters repeated so no sentence is lost between."""
     chunks: list[Chunk] = []
     start = 0
@@ -192,7 +193,7 @@ class Indexer:
         state: IndexState,
         *,
         batch_size: int = 16,
-        max_chars: int = 1000,
+        max_chars: int = 600,
     ) -> None:
         self.reader = reader
         self.embedder = embedder

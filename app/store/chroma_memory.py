@@ -43,12 +43,14 @@ _BASE_KEYS = ("kind", "source", "title", "created_at", "updated_at")
 class ChromaMemory:
     """:class:`app.core.ports.MemoryStore` and :class:`ImageMemory` on chromadb."""
 
-    def __init__(self, connect: Callable[[], Any], where: str) -> None:
+    def __init__(self, connect: Callable[[], Any], where: str, host: str = "") -> None:
         """``connect`` makes the chroma client; it runs on first use (on a worker thread, since
         importing chromadb takes a second)."""
         self._connect = connect
         self.where = where
         """The folder or server, for messages."""
+        self.host = host
+        """The server's host name ("" for the embedded store)."""
         self._client: Any = None
         self._lock = threading.RLock()
         self._collections: dict[str, Any] = {}
@@ -73,10 +75,19 @@ class ChromaMemory:
     def server(cls, url: str) -> ChromaMemory:
         """A Chroma server (``chroma run``) shared by several computers, e.g. a household's."""
         parts = urlsplit(url if "://" in url else f"http://{url}")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a malformed port
+        except ValueError:
+            parts = urlsplit("invalid://")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise MemoryStoreError(
-                f"“{url}” is not a Chroma server address; use e.g. http://127.0.0.1:8000."
-            )
+
+            def refuse() -> Any:
+                raise MemoryStoreError(
+                    f"“{url}” is not a Chroma server address; use e.g. http://127.0.0.1:8000 "
+                    "in Settings → Memory server."
+                )
+
+            return cls(refuse, url)
         host, ssl = parts.hostname, parts.scheme == "https"
         port = parts.port or (443 if ssl else 8000)
 
@@ -93,7 +104,7 @@ class ChromaMemory:
             client.heartbeat()
             return client
 
-        return cls(connect, f"{parts.scheme}://{host}:{port}")
+        return cls(connect, f"{parts.scheme}://{host}:{port}", host)
 
     @property
     def client(self) -> Any:
@@ -101,6 +112,8 @@ class ChromaMemory:
             if self._client is None:
                 try:
                     self._client = self._connect()
+                except AssistantError:
+                    raise
                 except Exception as exc:  # chromadb raises many kinds; all mean "cannot open"
                     raise MemoryStoreError(
                         f"Hearth's memory at {self.where} cannot be opened: {exc}",
