@@ -79,9 +79,11 @@ class Chunk:
 
 
 def chunk_text(text: str, max_chars: int = 600, overlap: int = 100) -> list[Chunk]:
-    """Paragraph-aware chunks of at most ``max_chars`` (600 characters stay within the 256
-    word pieces all-MiniLM-L6-v2 reads, even for text full of numbers); a long paragraph is cut at sentence or
-    word boundaries, with ``overlap`` characters repeated so no sentence is lost between."""
+    """Paragraph-aware chunks of at most ``max_chars``; a long paragraph is cut at sentence or
+    word boundaries, with ``overlap`` characters repeated so no sentence is lost between.
+
+    600 characters stay within the 256 word pieces all-MiniLM-L6-v2 reads, even for text full
+    of numbers: words past that limit would be silently ignored by the embedding."""
     chunks: list[Chunk] = []
     start = 0
     length = len(text)
