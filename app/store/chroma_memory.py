@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +52,8 @@ class ChromaMemory:
         """The folder or server, for messages."""
         self.host = host
         """The server's host name ("" for the embedded store)."""
+        self.folder: Path | None = None
+        """The embedded store's folder (None for a server)."""
         self._client: Any = None
         self._lock = threading.RLock()
         self._collections: dict[str, Any] = {}
@@ -69,7 +72,9 @@ class ChromaMemory:
                 settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
             )
 
-        return cls(connect, str(folder))
+        store = cls(connect, str(folder))
+        store.folder = folder
+        return store
 
     @classmethod
     def server(cls, url: str) -> ChromaMemory:
@@ -231,15 +236,28 @@ class ChromaMemory:
         """Writes: a full disk becomes a plain message (nothing acknowledged is lost)."""
         try:
             write()
+        except AssistantError:
+            raise
         except Exception as exc:
-            text = str(exc).lower()
-            if "no space" in text or "disk is full" in text or "database or disk is full" in text:
+            # Chroma does not say "no space" (it reports a failed compaction), so ask the disk.
+            if self._disk_nearly_full():
                 raise DiskFullError(
                     "The disk is full: Hearth could not save to its memory. Free some space "
-                    "and try again.",
+                    "and try again; what was saved before is kept.",
                     details=repr(exc),
                 ) from exc
-            raise
+            raise MemoryStoreError(
+                f"Hearth could not save to its memory at {self.where}: {exc}", details=repr(exc)
+            ) from exc
+
+    def _disk_nearly_full(self) -> bool:
+        if not self.folder:
+            return False
+        try:
+            usage = shutil.disk_usage(self.folder)
+        except OSError:
+            return False
+        return usage.free < min(64 * 1024 * 1024, usage.total // 10)
 
     # -- images -----------------------------------------------------------------------------
 
