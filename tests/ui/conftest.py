@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from app.core.assistant import Assistant
+from app.core.memory import Memory
 from app.core.ports import LanguageModel
 from app.engines.image_intake import PillowIntake
 from app.settings import Paths, Settings, load_settings, save_settings
@@ -34,12 +35,15 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
         models: dict[str, Callable[[], LanguageModel]] | None = None,
         settings: Settings | None = None,
         voice: VoiceController | None = None,
+        memory: Memory | None = None,
         **backend_options: Any,
     ) -> MainWindow:
         factories.update(models or {})
         settings = settings or load_settings(paths.settings_file)
         store = SqliteConversationStore(paths.history_db)
-        assistant = Assistant(llm or FakeLanguageModel(), store, settings.assistant_config())
+        assistant = Assistant(
+            llm or FakeLanguageModel(), store, settings.assistant_config(), memory
+        )
         backend = AssistantBackend(
             assistant,
             store,
@@ -67,6 +71,9 @@ def make_window(qtbot: QtBot, paths: Paths) -> Iterator[WindowFactory]:
         window.close()  # saves UI state and stops the worker thread
         assert not window.backend.runner.is_running(), "a worker thread was left running"
         assert not window.backend.image_runner.is_running(), "the image thread was left running"
+        if window.backend.memory_service is not None:
+            assert not window.backend.memory_service.runner.is_running()
+            assert not window.backend.memory_service.index_runner.is_running()
         if window.voice is not None:
             assert not window.voice.runner.is_running(), "the voice thread was left running"
         store.close()
