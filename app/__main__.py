@@ -12,6 +12,7 @@ from app.privacy import install_network_guard
 install_network_guard()
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -24,7 +25,9 @@ from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa
 
 if TYPE_CHECKING:
     from app.core.errors import AssistantError
+    from app.core.memory import Memory
     from app.core.ports import Attachment
+    from app.filelock import FileLock
     from app.settings import Settings
 
 log = logging.getLogger("hearth")
@@ -141,7 +144,9 @@ def ask(
         print(f"hearth: {exc.message}", file=sys.stderr)
         return 1
     store = SqliteConversationStore(Path(":memory:"))
-    assistant = Assistant(llm, store, settings.assistant_config())
+    memory, _lock = ask_memory(paths, settings)  # the lock is held until the process ends
+    config = dataclasses.replace(settings.assistant_config(), remember_turns=False)
+    assistant = Assistant(llm, store, config, memory)
     conversation = store.create_conversation("ask")
     cancel = CancelToken()
     outcome: dict[str, object] = {}
@@ -184,6 +189,23 @@ def ask(
             file=sys.stderr,
         )
     return 130 if cancel.is_cancelled() else 0
+
+
+def ask_memory(paths: Paths, settings: Settings) -> tuple[Memory | None, FileLock | None]:
+    """The user's memory for `hearth ask`, when there is one and the app is not using it.
+
+    One-off questions recall memories and obey "remember"/"forget", but are not themselves
+    kept (they belong to no conversation)."""
+    from app.bootstrap import build_memory
+    from app.filelock import FileLock
+
+    if not settings.memory_enabled or not (settings.memory_server or paths.memory_dir.is_dir()):
+        return None, None
+    lock = FileLock(paths.lock_file)
+    if not settings.memory_server and not lock.acquire():
+        print("hearth: the app is running, so this answer does not use memory", file=sys.stderr)
+        return None, None
+    return build_memory(paths, settings), lock
 
 
 def read_images(

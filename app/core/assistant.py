@@ -47,7 +47,7 @@ class AssistantConfig:
     temperature: float = 0.2
     drop_step: int = 6
     """History is dropped in blocks of this many messages (see app.core.prompt)."""
-    memory_tokens: int = 400
+    memory_tokens: int = 300
     """Most prompt space recalled memories may take."""
     use_memory: bool = True
     """Recall memories and keep turns (remember/forget requests work either way)."""

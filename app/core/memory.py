@@ -26,6 +26,8 @@ from app.core.ports import (
 RECALL_KINDS: tuple[MemoryKind, ...] = ("fact", "document", "turn")
 MIN_SCORE: dict[MemoryKind, float] = {"fact": 0.35, "document": 0.3, "turn": 0.45}
 """Memories less similar to the question than this are not worth the prompt space."""
+RELATIVE_CUT = 0.15
+"""Memories this much less similar than the best one are left out too."""
 
 _REMEMBER = re.compile(
     r"^\s*(?:please\s+)?(?:remember|note|keep in mind)(?:\s*:\s*|\s+that\s+|\s+)(?P<fact>.+?)"
@@ -292,7 +294,7 @@ class Memory:
         query: str,
         *,
         count_tokens: Callable[[str], int],
-        budget_tokens: int = 400,
+        budget_tokens: int = 300,
         exclude_conversation: str = "",
         per_kind: int = 4,
     ) -> Recalled:
@@ -308,12 +310,20 @@ class Memory:
             candidates += [h for h in found if h.score >= MIN_SCORE[kind]]
         candidates.sort(key=lambda h: h.score, reverse=True)
         chosen: list[MemoryHit] = []
+        seen: set[str] = set()
         used = 0
+        best = candidates[0].score if candidates else 0.0
         for hit in candidates:
+            # Every recalled token costs prompt time before the first word of the answer:
+            # only what is nearly as relevant as the best memory, and never the same text twice.
+            key = " ".join(hit.record.text.lower().split())
+            if hit.score < best - RELATIVE_CUT or key in seen:
+                continue
             cost = count_tokens(hit.record.text) + 12
             if used + cost > budget_tokens:
                 continue
             chosen.append(hit)
+            seen.add(key)
             used += cost
         return Recalled(tuple(chosen))
 

@@ -603,8 +603,9 @@ class MainWindow(QMainWindow):
         if service is None:
             return None
         if self.memory_browser is None:
-            self.memory_browser = MemoryBrowser(service, self)
+            self.memory_browser = MemoryBrowser(service, self, find_images=self.backend.find_images)
             self.memory_browser.open_source.connect(self._open_record_source)
+            self.memory_browser.open_conversation.connect(self.open_conversation)
         browser = self.memory_browser
         for index in range(browser.tabs.count()):
             if browser.tabs.tabText(index) == tab:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.core.documents import IndexProgress, IndexReport
 from app.core.memory import describe_source
-from app.core.ports import MemoryHit, MemoryKind, MemoryRecord
+from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord
 from app.workers.jobs import Job
 from app.workers.memory_service import MemoryService
 
@@ -39,7 +40,9 @@ KINDS: dict[str, MemoryKind | None] = {
     "Facts": "fact",
     "Conversations": "turn",
     "Files": "document",
+    "Images": None,
 }
+IMAGES = "Images"
 KIND_NAMES = {"fact": "Fact", "turn": "Conversation", "document": "File"}
 
 
@@ -51,8 +54,19 @@ class MemoryBrowser(QWidget):
     open_source = Signal(object)
     """A record whose source should be shown (a conversation or a file)."""
 
-    def __init__(self, service: MemoryService, parent: QWidget | None = None) -> None:
+    open_conversation = Signal(str)
+    """An image's conversation should be shown."""
+
+    def __init__(
+        self,
+        service: MemoryService,
+        parent: QWidget | None = None,
+        *,
+        find_images: Callable[[str], Job] | None = None,
+    ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
+        self._find_images = find_images
+        self.image_hits: list[ImageHit] = []
         self.setWindowTitle("Hearth memory")
         self.resize(900, 600)
         self.service = service
@@ -94,7 +108,7 @@ class MemoryBrowser(QWidget):
         self.mode.currentIndexChanged.connect(self.refresh)
         row.addWidget(self.mode)
         self.kind = QComboBox(tab)
-        self.kind.addItems(list(KINDS))
+        self.kind.addItems([k for k in KINDS if k != IMAGES or self._find_images is not None])
         self.kind.currentIndexChanged.connect(self.refresh)
         row.addWidget(self.kind)
         self.source = QLineEdit(tab)
@@ -169,6 +183,16 @@ class MemoryBrowser(QWidget):
 
     def refresh(self) -> None:
         query = self.search.text().strip()
+        if self.kind.currentText() == IMAGES and self._find_images is not None:
+            self.records, self.image_hits = [], []
+            if not query:
+                self._show_records()
+                self.status.setText("Describe the image you are looking for, then press Enter.")
+                self.loaded.emit()
+                return
+            self._track(self._find_images(query)).succeeded.connect(self._images_found)
+            return
+        self.image_hits = []
         if query and self.mode.currentIndex() == 0:
             job = self.service.search(query, self._kind())
         else:
@@ -190,6 +214,24 @@ class MemoryBrowser(QWidget):
             records.sort(key=lambda r: r.created_at, reverse=True)  # newest first
         self.records = records
         self._show_records()
+        self.loaded.emit()
+
+    def _images_found(self, result: object) -> None:
+        hits = [h for h in result if isinstance(h, ImageHit)] if isinstance(result, list) else []
+        self.image_hits = hits
+        self.table.setRowCount(len(hits))
+        for row, hit in enumerate(hits):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
+            text = " ".join(hit.text.split())[:160]
+            cells = [
+                "Image",
+                f"{hit.name}: {text}" if text else hit.name,
+                "a conversation",
+                f"{when}  (match {hit.score:.2f})",
+            ]
+            for column, value in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(value))
+        self.status.setText(f"{len(hits)} images" if hits else "No image matches that.")
         self.loaded.emit()
 
     def visible_records(self) -> list[MemoryRecord]:
@@ -226,6 +268,16 @@ class MemoryBrowser(QWidget):
         return [shown[r] for r in rows if r < len(shown)]
 
     def _selected(self) -> None:
+        if self.image_hits:
+            rows = sorted({i.row() for i in self.table.selectedIndexes()})
+            hit = self.image_hits[rows[0]] if len(rows) == 1 else None
+            self.editor.setPlainText(hit.text if hit else "")
+            self.editor.setReadOnly(True)
+            self.detail_source.setText(f"Image {hit.name}" if hit else "")
+            self.save_button.setEnabled(False)
+            self.delete_button.setEnabled(False)
+            self.open_button.setEnabled(hit is not None)
+            return
         chosen = self.selected_records()
         one = chosen[0] if len(chosen) == 1 else None
         self.editor.setPlainText(one.text if one else "")
@@ -275,6 +327,11 @@ class MemoryBrowser(QWidget):
         return self._track(self.service.delete(chosen))
 
     def _open_selected(self) -> None:
+        if self.image_hits:
+            rows = sorted({i.row() for i in self.table.selectedIndexes()})
+            if len(rows) == 1:
+                self.open_conversation.emit(self.image_hits[rows[0]].conversation_id)
+            return
         chosen = self.selected_records()
         if len(chosen) == 1:
             self.open_source.emit(chosen[0])

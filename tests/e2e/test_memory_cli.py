@@ -1,0 +1,65 @@
+"""`hearth index`, `hearth recall` and `hearth ask` with memory, as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from app.filelock import FileLock
+
+from tests.conftest import hearth_env
+
+pytestmark = pytest.mark.model
+
+
+def run(hearth_exe: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [hearth_exe, *args],
+        env=hearth_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_index_recall_and_ask_share_one_memory(hearth_exe: str, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "garden.md").write_text("The tomatoes grow in the north bed.", encoding="utf-8")
+    (folder / "house.txt").write_text("The boiler service code is 4411.", encoding="utf-8")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 then nothing")
+
+    indexed = run(hearth_exe, tmp_path, "index", str(folder))
+    assert indexed.returncode == 0, indexed.stderr
+    assert "2 file(s) indexed" in indexed.stdout and "1 skipped" in indexed.stdout
+    assert "broken.pdf" in indexed.stdout
+
+    recalled = run(hearth_exe, tmp_path, "recall", "where do the tomatoes grow?")
+    assert recalled.returncode == 0, recalled.stderr
+    assert recalled.stdout.startswith("[1] file garden.md"), recalled.stdout
+
+    told = run(hearth_exe, tmp_path, "ask", "remember that my dog is called Biscuit")
+    assert told.returncode == 0, told.stderr
+    assert told.stdout.strip() == "Got it. I'll remember: my dog is called Biscuit"
+    recalled = run(hearth_exe, tmp_path, "recall", "dog's name")
+    assert "fact" in recalled.stdout.splitlines()[0] and "Biscuit" in recalled.stdout
+
+    removed = run(hearth_exe, tmp_path, "index", "--remove", str(folder))
+    assert removed.returncode == 0 and "removed from memory (3 files)" in removed.stdout
+    recalled = run(hearth_exe, tmp_path, "recall", "where do the tomatoes grow?")
+    assert "garden.md" not in recalled.stdout
+
+
+def test_memory_commands_wait_for_no_one(hearth_exe: str, tmp_path: Path) -> None:
+    """While the app holds the data folder, the commands say so instead of touching the store."""
+    data = Path(hearth_env(tmp_path)["HEARTH_DATA_DIR"])
+    lock = FileLock(data / "hearth.lock")
+    assert lock.acquire()
+    try:
+        result = run(hearth_exe, tmp_path, "recall", "anything")
+    finally:
+        lock.release()
+    assert result.returncode == 1
+    assert "Hearth is running" in result.stderr
