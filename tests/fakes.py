@@ -415,3 +415,6 @@ class ListMemoryStore:
 
     def clear(self) -> None:
         self.records.clear()
+
+    def close(self) -> None:
+        pass

@@ -365,6 +365,10 @@ class MemoryStore(Protocol):
         """Forget everything (all kinds, images too)."""
         ...
 
+    def close(self) -> None:
+        """Release files and connections (the store reopens on next use)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Conversation:

@@ -126,6 +126,26 @@ class ChromaMemory:
                     ) from exc
             return self._client
 
+    def close(self) -> None:
+        """Release the client (files, connections); the next use opens it again."""
+        with self._lock:
+            client, self._client = self._client, None
+            self._collections.clear()
+        if client is not None:
+            try:
+                # chromadb 1.5 leaves an HttpClient's connection pools (its own and its admin
+                # client's) open on close(); take them first, then close them.
+                sessions = [
+                    getattr(getattr(owner, "_server", None), "_session", None)
+                    for owner in (client, getattr(client, "_admin_client", None))
+                ]
+                client.close()
+                for session in sessions:
+                    if session is not None:
+                        session.close()
+            except Exception as exc:  # closing must never fail a shutdown
+                log.warning("closing the memory store: %s", exc)
+
     def _collection(self, name: str, **metadata: str) -> Any:
         with self._lock:
             found = self._collections.get(name)

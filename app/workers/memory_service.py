@@ -253,3 +253,4 @@ class MemoryService(QObject):
             self._gate.notify_all()
         self.index_runner.shutdown()
         self.runner.shutdown()
+        self.memory.store.close()

@@ -78,12 +78,16 @@ def test_memory_through_a_chroma_server(chroma_server: str, tmp_path: Path) -> N
     assert store.search_images("clip-x", [0.9, 0.1, 0.0])[0].name == "a.png"
     store.clear()
     assert store.count("document") == 0
+    store.close()
+    other.store.close()
 
 
 def test_an_unreachable_or_malformed_server_is_a_plain_message() -> None:
     port = free_port()  # nothing listens there
+    unreachable = ChromaMemory.server(f"http://127.0.0.1:{port}")
     with pytest.raises(AssistantError, match="cannot be opened"):
-        ChromaMemory.server(f"http://127.0.0.1:{port}").count("fact")
+        unreachable.count("fact")
+    unreachable.close()
     with pytest.raises(AssistantError, match="not a Chroma server address"):
         ChromaMemory.server("ftp://example").count("fact")
 
