@@ -67,6 +67,7 @@ class MemoryBrowser(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self._find_images = find_images
         self.image_hits: list[ImageHit] = []
+        self._generation = 0
         self.setWindowTitle("Hearth memory")
         self.resize(900, 600)
         self.service = service
@@ -182,6 +183,8 @@ class MemoryBrowser(QWidget):
         return job
 
     def refresh(self) -> None:
+        self._generation += 1  # answers to earlier refreshes are stale from now on
+        generation = self._generation
         query = self.search.text().strip()
         if self.kind.currentText() == IMAGES and self._find_images is not None:
             self.records, self.image_hits = [], []
@@ -190,17 +193,19 @@ class MemoryBrowser(QWidget):
                 self.status.setText("Describe the image you are looking for, then press Enter.")
                 self.loaded.emit()
                 return
-            self._track(self._find_images(query)).succeeded.connect(self._images_found)
+            self._track(self._find_images(query)).succeeded.connect(
+                lambda result: self._images_found(result, generation)
+            )
             return
         self.image_hits = []
         if query and self.mode.currentIndex() == 0:
             job = self.service.search(query, self._kind())
         else:
             job = self.service.browse(self._kind(), contains=query)
-        self._track(job).succeeded.connect(self._loaded)
+        self._track(job).succeeded.connect(lambda result: self._loaded(result, generation))
 
-    def _loaded(self, result: object) -> None:
-        if not isinstance(result, list):
+    def _loaded(self, result: object, generation: int) -> None:
+        if generation != self._generation or not isinstance(result, list):
             return
         self.scores = {}
         records: list[MemoryRecord] = []
@@ -216,7 +221,9 @@ class MemoryBrowser(QWidget):
         self._show_records()
         self.loaded.emit()
 
-    def _images_found(self, result: object) -> None:
+    def _images_found(self, result: object, generation: int) -> None:
+        if generation != self._generation:
+            return
         hits = [h for h in result if isinstance(h, ImageHit)] if isinstance(result, list) else []
         self.image_hits = hits
         self.table.setRowCount(len(hits))

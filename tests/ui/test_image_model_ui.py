@@ -125,8 +125,8 @@ def test_add_image_model_then_images_are_kept_for_search(
     try:
         browser.kind.setCurrentText("Images")
         browser.search.setText("an orange sunset")
-        with qtbot.waitSignal(browser.loaded, timeout=20000):
-            browser.refresh()
+        browser.refresh()
+        qtbot.waitUntil(lambda: bool(browser.image_hits), timeout=20000)
         assert browser.image_hits[0].name == "sunset.png"
         browser.table.selectRow(0)
         with qtbot.waitSignal(browser.open_conversation, timeout=5000) as opened:
