@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from app.filelock import FileLock
 
-from tests.conftest import hearth_env
+from tests.conftest import hearth_env, require
 
 pytestmark = pytest.mark.model
 
@@ -63,3 +63,35 @@ def test_memory_commands_wait_for_no_one(hearth_exe: str, tmp_path: Path) -> Non
         lock.release()
     assert result.returncode == 1
     assert "Hearth is running" in result.stderr
+
+
+def test_memory_works_with_the_network_cut_and_the_guard_sees_nothing(
+    hearth_exe: str, tmp_path: Path
+) -> None:
+    """chromadb, sentence-transformers and the reader make no network call of any kind."""
+    import json
+
+    from tests.e2e.test_cli import unshare_available
+
+    require(unshare_available(), "unshare -n (a private network namespace) is not permitted")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "house.md").write_text("The boiler service code is 4411.", encoding="utf-8")
+    for args in (
+        ["index", str(folder)],
+        ["ask", "--model", "fast", "remember that my dog is called Biscuit"],
+        ["recall", "boiler code"],
+    ):
+        report = tmp_path / f"privacy-{args[0]}.json"
+        proc = subprocess.run(
+            ["unshare", "-n", hearth_exe, *args],
+            env=hearth_env(tmp_path, HEARTH_PRIVACY_REPORT=str(report)),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(report.read_text(encoding="utf-8"))
+        assert data["installed"] is True and data["blocked"] == [], (args, data)
+    assert "house.md" in proc.stdout
