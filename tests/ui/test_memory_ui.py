@@ -126,13 +126,22 @@ def test_browser_search_delete_export_and_forget_everything(
 
     browser.search.clear()
     reload(qtbot, browser)
+    # Edit: the id stays (citations still lead to it), the text and its meaning change.
+    boiler = next(r for r in browser.records if "boiler" in r.text)
+    assert browser.select(boiler.id)
+    browser.editor.setPlainText("the boiler code is 5522")
+    browser.save_edit()
+    qtbot.waitUntil(
+        lambda: any(r.text == "the boiler code is 5522" for r in browser.records), timeout=10000
+    )
+    assert [r.id for r in browser.records if "boiler" in r.text] == [boiler.id]
     assert browser.select(next(r.id for r in browser.records if "Lyon" in r.text))
     assert browser.editor.toPlainText() == "my sister lives in Lyon"
     finish(qtbot, browser.delete_selected(confirmed=True))
     qtbot.waitUntil(lambda: len(browser.records) == 2, timeout=10000)
     assert sorted(r.text for r in browser.records) == [
         "my dog is called Biscuit",
-        "the boiler code is 4411",
+        "the boiler code is 5522",
     ]
 
     exported = tmp_path / "memory.json"
@@ -140,7 +149,7 @@ def test_browser_search_delete_export_and_forget_everything(
     data = json.loads(exported.read_text(encoding="utf-8"))
     assert sorted(r["text"] for r in data["records"]) == [
         "my dog is called Biscuit",
-        "the boiler code is 4411",
+        "the boiler code is 5522",
     ]
     markdown = tmp_path / "memory.md"
     finish(qtbot, browser.export_to(str(markdown), "markdown"))
