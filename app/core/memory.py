@@ -7,6 +7,7 @@ Pure logic over two ports: a :class:`TextEmbedder` (sentences -> vectors) and a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import time
@@ -28,6 +29,10 @@ MIN_SCORE: dict[MemoryKind, float] = {"fact": 0.35, "document": 0.3, "turn": 0.4
 """Memories less similar to the question than this are not worth the prompt space."""
 RELATIVE_CUT = 0.15
 """Memories this much less similar than the best one are left out too."""
+MAX_RECALLED = 4
+FOCUS_CHARS = 240
+"""Longer passages (document chunks, past turns) are cut to their most relevant sentences."""
+FOCUS_SENTENCES = 2
 
 _REMEMBER = re.compile(
     r"^\s*(?:please\s+)?(?:remember|note|keep in mind)(?:\s*:\s*|\s+that\s+|\s+)(?P<fact>.+?)"
@@ -313,11 +318,17 @@ class Memory:
         seen: set[str] = set()
         used = 0
         best = candidates[0].score if candidates else 0.0
-        for hit in candidates:
+        for candidate in candidates:
+            if len(chosen) >= MAX_RECALLED:
+                break
             # Every recalled token costs prompt time before the first word of the answer:
-            # only what is nearly as relevant as the best memory, and never the same text twice.
+            # only what is nearly as relevant as the best memory, never the same text twice,
+            # and of a long passage only the sentences that answer the question.
+            if candidate.score < best - RELATIVE_CUT:
+                continue
+            hit = self._focus(candidate, vector)
             key = " ".join(hit.record.text.lower().split())
-            if hit.score < best - RELATIVE_CUT or key in seen:
+            if key in seen:
                 continue
             cost = count_tokens(hit.record.text) + 12
             if used + cost > budget_tokens:
@@ -326,6 +337,27 @@ class Memory:
             seen.add(key)
             used += cost
         return Recalled(tuple(chosen))
+
+    def _focus(self, hit: MemoryHit, query: Sequence[float]) -> MemoryHit:
+        """A long passage cut down to its ``FOCUS_SENTENCES`` sentences nearest the question,
+        in their original order (the record keeps its id, so the citation still opens it)."""
+        text = hit.record.text
+        if hit.record.kind == "fact" or len(text) <= FOCUS_CHARS:
+            return hit
+        sentences = split_sentences(text)
+        if len(sentences) <= FOCUS_SENTENCES:
+            return hit
+        vectors = self.embedder.embed(sentences)
+        scores = [sum(a * b for a, b in zip(v, query, strict=True)) for v in vectors]
+        best = sorted(range(len(sentences)), key=lambda i: scores[i], reverse=True)
+        kept = " ".join(sentences[i] for i in sorted(best[:FOCUS_SENTENCES]))
+        return MemoryHit(dataclasses.replace(hit.record, text=kept), hit.score)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and lines of a passage (good enough to pick the relevant ones)."""
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [p.strip() for p in parts if len(p.strip()) > 1]
 
 
 EXPORT_FORMAT = "hearth-memory"

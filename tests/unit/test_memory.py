@@ -179,3 +179,24 @@ def test_citations_need_the_reply_to_use_the_memory() -> None:
     rig.say("what is my dog's name?")
     assert rig.of(EventType.CITATIONS) == []  # recalled, but not used
     assert rig.of(EventType.RECALLED)[0].data["count"] == 1
+
+
+def test_a_long_passage_is_cut_to_the_sentences_that_answer() -> None:
+    from app.core.ports import MemoryRecord
+
+    rig = Rig()
+    filler = " ".join(
+        f"Paragraph {i} talks about routine weekly chores and errands." for i in range(8)
+    )
+    text = f"{filler} The wifi password for guests is lantern-42. {filler}"
+    rig.memory.store.upsert(
+        [MemoryRecord("doc-1", "document", text, "/notes/house.md", "house.md")],
+        rig.memory.embedder.embed([text]),
+    )
+    recalled = rig.memory.recall(
+        "what is the wifi password for guests?", count_tokens=lambda t: len(t.split())
+    )
+    [hit] = recalled.hits
+    assert "lantern-42" in hit.record.text
+    assert len(hit.record.text) < len(text) / 4  # two sentences, not the whole chunk
+    assert hit.record.id == "doc-1"  # the citation still opens the whole file
