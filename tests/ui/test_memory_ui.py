@@ -196,3 +196,24 @@ def test_indexing_waits_while_a_turn_runs(qtbot: QtBot, memory_window: MainWindo
     assert service.held
     wait_turn(qtbot, window)
     assert not service.held
+
+
+def test_indexing_pauses_while_the_user_talks(
+    qtbot: QtBot, memory_window: MainWindow, tmp_path: Path
+) -> None:
+    service = memory_window.backend.memory_service
+    assert service is not None
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"n{i}.txt").write_text(f"Note {i} about the garden.", "utf-8")
+    reports: list[object] = []
+    service.index_finished.connect(reports.append)
+    service.hold("listening")  # what the window does while push-to-talk is held
+    service.add_folder(str(folder))
+    qtbot.wait(700)
+    assert reports == [] and service.indexing  # waiting, not working
+    assert service.memory.store.count("document") == 0
+    service.release("listening")
+    qtbot.waitUntil(lambda: bool(reports), timeout=30000)
+    assert service.memory.store.count("document") == 3
