@@ -270,7 +270,7 @@ class ImageMemory(Protocol):
     ) -> list[ImageHit]: ...
 
     def forget_conversation(self, conversation_id: str) -> None:
-        """Drop everything that came from one conversation."""
+        """Drop the images that came from one conversation."""
         ...
 
 

@@ -189,11 +189,25 @@ class ChromaMemory:
         *,
         exclude_conversation: str = "",
     ) -> list[MemoryHit]:
-        collection = self._text(kind)
+        where = {"conversation_id": {"$ne": exclude_conversation}} if exclude_conversation else None
+        return [
+            MemoryHit(_record(kind, id_, document, meta), score)
+            for id_, document, meta, score in self._nearest(
+                self._text(kind), embedding, limit, where
+            )
+        ]
+
+    def _nearest(
+        self,
+        collection: Any,
+        embedding: Sequence[float],
+        limit: int,
+        where: dict[str, Any] | None = None,
+    ) -> list[tuple[str, str, dict[str, Any], float]]:
+        """The ``limit`` records nearest ``embedding``: (id, document, metadata, cosine)."""
         count = collection.count()
         if count == 0 or limit <= 0:
             return []
-        where = {"conversation_id": {"$ne": exclude_conversation}} if exclude_conversation else None
         found = collection.query(
             query_embeddings=[list(embedding)],
             n_results=min(limit, count),
@@ -201,8 +215,8 @@ class ChromaMemory:
             include=["metadatas", "documents", "distances"],
         )
         return [
-            MemoryHit(_record(kind, i, d, m), 1.0 - float(dist))
-            for i, d, m, dist in zip(
+            (id_, document or "", dict(meta or {}), 1.0 - float(distance))
+            for id_, document, meta, distance in zip(
                 found["ids"][0],
                 found["documents"][0],
                 found["metadatas"][0],
@@ -247,8 +261,7 @@ class ChromaMemory:
 
     def clear(self) -> None:
         with self._lock:
-            for collection in self.client.list_collections():
-                name = collection.name if hasattr(collection, "name") else str(collection)
+            for name in self._collection_names():
                 self.client.delete_collection(name)
             self._collections.clear()
 
@@ -316,36 +329,31 @@ class ChromaMemory:
         self, space: str, embedding: Sequence[float], limit: int = 5
     ) -> list[ImageHit]:
         collection = self._collection(image_collection_name(space), model=space)
-        count = collection.count()
-        if count == 0:
-            return []
-        found = collection.query(
-            query_embeddings=[list(embedding)],
-            n_results=min(limit, count),
-            include=["metadatas", "documents", "distances"],
-        )
-        hits = []
-        for meta, document, distance in zip(
-            found["metadatas"][0], found["documents"][0], found["distances"][0], strict=True
-        ):
-            hits.append(
-                ImageHit(
-                    key=str(meta.get("key", "")),
-                    name=str(meta.get("name", "")),
-                    conversation_id=str(meta.get("conversation_id", "")),
-                    created_at=float(meta.get("created_at", 0.0)),
-                    score=1.0 - float(distance),
-                    text=document or "",
-                )
+        return [
+            ImageHit(
+                key=str(meta.get("key", "")),
+                name=str(meta.get("name", "")),
+                conversation_id=str(meta.get("conversation_id", "")),
+                created_at=float(meta.get("created_at", 0.0)),
+                score=score,
+                text=document,
             )
-        return hits
+            for _id, document, meta, score in self._nearest(collection, embedding, limit)
+        ]
 
     def forget_conversation(self, conversation_id: str) -> None:
-        """Its turns and its images (facts stay: the user asked for those explicitly)."""
-        for collection in self.client.list_collections():
-            name = collection.name if hasattr(collection, "name") else str(collection)
-            if name.startswith("images-") or name == TEXT_COLLECTIONS["turn"]:
-                self._collection(name).delete(where={"conversation_id": conversation_id})
+        """The conversation's images, in every image model's collection (its remembered turns
+        go through :meth:`delete_where`, see Memory.forget_conversation)."""
+        for name in self._collection_names():
+            if name.startswith("images-"):
+                collection = self._collection(name)
+                self._guard(
+                    lambda c=collection: c.delete(where={"conversation_id": conversation_id})
+                )
+
+    def _collection_names(self) -> list[str]:
+        # chromadb has returned both Collection objects and bare names from list_collections.
+        return [c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()]
 
 
 def _metadata(record: MemoryRecord) -> dict[str, Scalar]:
