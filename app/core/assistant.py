@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, InternalError
 from app.core.events import AssistantEvent, EventCallback, EventType
+from app.core.images import images_meta
 from app.core.memory import (
     Memory,
     Recalled,
@@ -122,18 +123,7 @@ class Assistant:
             context = "\n\n".join(a.context() for a in attachments)
             meta: dict[str, object] = {}
             if attachments:
-                meta = {
-                    "context": context,
-                    "images": [
-                        {
-                            "name": a.name,
-                            "file": a.file,
-                            "text": a.text,
-                            "looks_like": list(a.looks_like),
-                        }
-                        for a in attachments
-                    ],
-                }
+                meta = {"context": context, "images": images_meta(attachments)}
             # The user's words are stored before anything can fail: they are never lost.
             self._store.add_message(conversation_id, "user", user_text, meta)
             self._name_conversation(conversation_id, user_text)
@@ -255,10 +245,7 @@ class Assistant:
         if pending:
             answer = confirmation(text)
             if answer is True:
-                for kind in ("fact", "turn", "document"):
-                    ids = [h.record.id for h in pending if h.record.kind == kind]
-                    if ids:
-                        memory.forget(kind, ids)
+                memory.forget_records([h.record for h in pending])
                 emit(
                     EventType.MEMORY,
                     action="forgotten",

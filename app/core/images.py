@@ -178,6 +178,14 @@ class StoredImage:
     looks_like: tuple[str, ...] = ()
 
 
+def images_meta(attachments: Sequence[Attachment]) -> list[dict[str, object]]:
+    """How a user message's metadata keeps its images (read back by :func:`stored_images`)."""
+    return [
+        {"name": a.name, "file": a.file, "text": a.text, "looks_like": list(a.looks_like)}
+        for a in attachments
+    ]
+
+
 def stored_images(meta: Mapping[str, object]) -> list[StoredImage]:
     """The images a stored user message carried (tolerant of older or damaged metadata)."""
     raw = meta.get("images")

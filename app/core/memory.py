@@ -52,8 +52,7 @@ having her here hers herself him himself his how into its itself just more most 
 named nor not now off once only other our ours out over own same she should some such than
 that the their theirs them then there these they this those through too under until very was
 were what when where which while who whom why will with would you your yours yourself called
-know tell thing things said says for yet get got let may say see use way ask did has had
-its our who why how can was are the and but nor any few out own too off now not"""
+know tell thing things said says for yet get got let may say see use way ask can the"""
 _STOP = set(_STOP_WORDS.split())
 
 
@@ -85,10 +84,14 @@ def confirmation(text: str) -> bool | None:
     return None
 
 
+def normalised(text: str) -> str:
+    """Lower case, single spaces: texts that differ only in case or spacing are the same."""
+    return " ".join(text.lower().split())
+
+
 def fact_id(text: str) -> str:
     """The same fact (ignoring case and spacing) always has the same id."""
-    normal = " ".join(text.lower().split())
-    return "fact-" + hashlib.sha256(normal.encode("utf-8")).hexdigest()[:24]
+    return "fact-" + hashlib.sha256(normalised(text).encode("utf-8")).hexdigest()[:24]
 
 
 def salient_words(text: str) -> set[str]:
@@ -190,38 +193,35 @@ class Memory:
 
     def edit(self, record: MemoryRecord, text: str) -> MemoryRecord:
         """Change a memory's text (its id stays, so citations still lead to it)."""
-        changed = MemoryRecord(
-            record.id,
-            record.kind,
-            text.strip(),
-            record.source,
-            record.title if record.kind != "fact" else text.strip()[:60],
-            record.created_at,
-            time.time(),
-            dict(record.extra),
+        text = text.strip()
+        changed = dataclasses.replace(
+            record,
+            text=text,
+            title=text[:60] if record.kind == "fact" else record.title,
+            updated_at=time.time(),
         )
-        self.store.upsert([changed], self.embedder.embed([changed.text]))
+        self.store.upsert([changed], self.embedder.embed([text]))
         return changed
-
-    def find_facts(self, query: str, limit: int = 3) -> list[MemoryHit]:
-        [vector] = self.embedder.embed([query])
-        hits = self.store.search("fact", vector, limit)
-        return [h for h in hits if h.score >= MIN_SCORE["fact"]]
 
     def find_to_forget(self, query: str, limit: int = 4) -> list[MemoryHit]:
         """Facts and past turns about ``query``: what "forget ..." offers to remove."""
         [vector] = self.embedder.embed([query])
         hits = [
             h
-            for kind in ("fact", "turn")
-            for h in self.store.search(kind, vector, limit)
+            for h in self._nearest(vector, ("fact", "turn"), limit)
             if h.score >= MIN_SCORE["fact"]
         ]
-        hits.sort(key=lambda h: h.score, reverse=True)
         if not hits:
             return []
         best = hits[0].score
         return [h for h in hits if h.score >= best - 0.2][:limit]
+
+    def forget_records(self, records: Sequence[MemoryRecord]) -> None:
+        """:meth:`forget` for records of any kinds."""
+        for kind in MEMORY_KINDS:
+            ids = [r.id for r in records if r.kind == kind]
+            if ids:
+                self.forget(kind, ids)
 
     def forget(self, kind: MemoryKind, ids: Sequence[str]) -> None:
         """Remove memories; forgetting a fact also removes the past turns that used it."""
@@ -280,9 +280,25 @@ class Memory:
     ) -> list[MemoryHit]:
         """By meaning, across kinds, best first."""
         [vector] = self.embedder.embed([query])
-        hits = [h for kind in kinds for h in self.store.search(kind, vector, limit)]
+        return self._nearest(vector, kinds, limit)[:limit]
+
+    def _nearest(
+        self,
+        vector: Sequence[float],
+        kinds: Sequence[MemoryKind],
+        per_kind: int,
+        exclude_conversation: str = "",
+    ) -> list[MemoryHit]:
+        """The ``per_kind`` nearest records of each kind, all together, best first."""
+        hits = [
+            h
+            for kind in kinds
+            for h in self.store.search(
+                kind, vector, per_kind, exclude_conversation=exclude_conversation
+            )
+        ]
         hits.sort(key=lambda h: h.score, reverse=True)
-        return hits[:limit]
+        return hits
 
     def import_records(self, records: Sequence[MemoryRecord], batch: int = 64) -> int:
         for kind in MEMORY_KINDS:
@@ -307,13 +323,11 @@ class Memory:
         if not query.strip():
             return Recalled(())
         [vector] = self.embedder.embed([query])
-        candidates: list[MemoryHit] = []
-        for kind in RECALL_KINDS:
-            found = self.store.search(
-                kind, vector, per_kind, exclude_conversation=exclude_conversation
-            )
-            candidates += [h for h in found if h.score >= MIN_SCORE[kind]]
-        candidates.sort(key=lambda h: h.score, reverse=True)
+        candidates = [
+            h
+            for h in self._nearest(vector, RECALL_KINDS, per_kind, exclude_conversation)
+            if h.score >= MIN_SCORE[h.record.kind]
+        ]
         chosen: list[MemoryHit] = []
         seen: set[str] = set()
         used = 0
@@ -327,7 +341,7 @@ class Memory:
             if candidate.score < best - RELATIVE_CUT:
                 continue
             hit = self._focus(candidate, vector)
-            key = " ".join(hit.record.text.lower().split())
+            key = normalised(hit.record.text)
             if key in seen:
                 continue
             cost = count_tokens(hit.record.text) + 12

@@ -131,10 +131,7 @@ class MemoryService(QObject):
         chosen = list(records)
 
         def work(_emit: Emit, _cancel: CancelToken) -> int:
-            for kind in MEMORY_KINDS:
-                ids = [r.id for r in chosen if r.kind == kind]
-                if ids:
-                    memory.forget(kind, ids)
+            memory.forget_records(chosen)
             return len(chosen)
 
         return self._submit(work, "delete memories", changes=True)
