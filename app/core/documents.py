@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -236,17 +236,17 @@ class Indexer:
                     continue
                 present.add(key)
                 before = known.get(key)
-                same = (
+                if (
                     before is not None
                     and before.size == stat.st_size
                     and before.mtime_ns == stat.st_mtime_ns
-                )
-                if same and before is not None and before.status == "indexed":
-                    report.unchanged += 1
-                    continue
-                if same and before is not None and before.status == "failed":
-                    report.failed.append((key, before.error))  # still broken: not read again
-                    continue
+                ):
+                    if before.status == "indexed":
+                        report.unchanged += 1
+                        continue
+                    if before.status == "failed":
+                        report.failed.append((key, before.error))  # still broken: not read again
+                        continue
                 todo.append((folder, path, stat, before))
             for gone in sorted(set(known) - present):
                 self._drop(gone)
@@ -268,14 +268,12 @@ class Indexer:
     def _index_file(
         self, run: _Run, folder: str, path: Path, stat: os.stat_result, before: FileState | None
     ) -> None:
-        report, progress, cancel, wait, tick = (
-            run.report,
-            run.progress,
-            run.cancel,
-            run.wait,
-            run.tick,
-        )
+        report, progress = run.report, run.progress
         key = str(path)
+
+        def state(sha: str, status: str, chunks: int = 0, error: str = "") -> FileState:
+            return FileState(key, stat.st_size, stat.st_mtime_ns, sha, status, chunks, error)
+
         try:
             if stat.st_size > MAX_FILE_BYTES:
                 raise DocumentError(
@@ -285,20 +283,17 @@ class Indexer:
             sha = file_sha256(path)
             if before is not None and before.status == "indexed" and before.sha256 == sha:
                 # Touched, not changed: remember the new mtime, keep the chunks.
-                self.state.put(
-                    folder,
-                    FileState(key, stat.st_size, stat.st_mtime_ns, sha, "indexed", before.chunks),
-                )
+                self.state.put(folder, state(sha, "indexed", before.chunks))
                 report.unchanged += 1
                 return
-            self.state.put(folder, FileState(key, stat.st_size, stat.st_mtime_ns, sha, "pending"))
+            self.state.put(folder, state(sha, "pending"))
             text = self.reader.read(path)
             chunks = chunk_text(text, self.max_chars)
             now = time.time()
             for first in range(0, len(chunks), self.batch_size):
-                if cancel.is_cancelled():
+                if run.cancel.is_cancelled():
                     return  # stays "pending": the next run redoes this file
-                wait()
+                run.wait()
                 batch = chunks[first : first + self.batch_size]
                 vectors = self.embedder.embed([c.text for c in batch])
                 self.store.upsert(
@@ -318,30 +313,23 @@ class Indexer:
                     vectors,
                 )
                 progress.chunks_done += len(batch)
-                tick(progress)
+                run.tick(progress)
             stale = range(len(chunks), before.chunks if before is not None else 0)
             if stale:
                 self.store.delete("document", [chunk_id(key, i) for i in stale])
-            self.state.put(
-                folder,
-                FileState(key, stat.st_size, stat.st_mtime_ns, sha, "indexed", len(chunks)),
-            )
+            self.state.put(folder, state(sha, "indexed", len(chunks)))
             report.indexed.append(key)
             report.chunks += len(chunks)
-        except DocumentError as exc:
-            self._failed(folder, key, stat, exc.message, report)
-        except OSError as exc:
-            self._failed(folder, key, stat, f"{path.name} cannot be read: {exc.strerror}", report)
-
-    def _failed(
-        self, folder: str, key: str, stat: os.stat_result, message: str, report: IndexReport
-    ) -> None:
-        log.warning("skipped %s: %s", key, message)
-        report.failed.append((key, message))
-        self.store.delete_where("document", "path", key)
-        self.state.put(
-            folder, FileState(key, stat.st_size, stat.st_mtime_ns, "", "failed", 0, message)
-        )
+        except (DocumentError, OSError) as exc:
+            message = (
+                exc.message
+                if isinstance(exc, DocumentError)
+                else f"{path.name} cannot be read: {exc.strerror}"
+            )
+            log.warning("skipped %s: %s", key, message)
+            report.failed.append((key, message))
+            self.store.delete_where("document", "path", key)
+            self.state.put(folder, state("", "failed", error=message))
 
     def _drop(self, path: str) -> None:
         self.store.delete_where("document", "path", path)
@@ -354,7 +342,3 @@ class Indexer:
             self._drop(path)
         self.state.remove_folder(folder)
         return len(files)
-
-
-def failed_files(state: IndexState, folders: Sequence[str]) -> list[FileState]:
-    return [f for folder in folders for f in state.files(folder).values() if f.status == "failed"]
