@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 from app.core.errors import AssistantError
 from app.core.events import AssistantEvent, EventType
 from app.core.images import PreparedImage, stored_images
-from app.core.memory import describe_source
-from app.core.ports import MemoryRecord
+from app.core.memory import citation
+from app.core.ports import MemoryHit, MemoryRecord
 from app.ui.chat_view import ChatView, MessageBubble
 from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationList
@@ -645,16 +645,8 @@ class MainWindow(QMainWindow):
 
     def _open_record_source(self, record: object) -> None:
         if isinstance(record, MemoryRecord):
-            self.open_citation(
-                {
-                    "kind": record.kind,
-                    "id": record.id,
-                    "label": describe_source(record),
-                    "text": record.text,
-                    "source": record.source,
-                    **record.extra,
-                }
-            )
+            # Shaped like a reply's citation, with the whole text rather than its excerpt.
+            self.open_citation({**citation(0, MemoryHit(record, 0.0)), "text": record.text})
 
     def remember_text(self, text: str) -> None:
         """ "Remember this" on a message: keep it as a fact."""

@@ -269,14 +269,17 @@ class MemoryBrowser(QWidget):
         )
         self._selected()
 
+    def _selected_rows(self) -> list[int]:
+        return sorted({i.row() for i in self.table.selectedIndexes()})
+
     def selected_records(self) -> list[MemoryRecord]:
         shown = self.visible_records()
-        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        rows = self._selected_rows()
         return [shown[r] for r in rows if r < len(shown)]
 
     def _selected(self) -> None:
         if self.image_hits:
-            rows = sorted({i.row() for i in self.table.selectedIndexes()})
+            rows = self._selected_rows()
             hit = self.image_hits[rows[0]] if len(rows) == 1 else None
             self.editor.setPlainText(hit.text if hit else "")
             self.editor.setReadOnly(True)
@@ -335,7 +338,7 @@ class MemoryBrowser(QWidget):
 
     def _open_selected(self) -> None:
         if self.image_hits:
-            rows = sorted({i.row() for i in self.table.selectedIndexes()})
+            rows = self._selected_rows()
             if len(rows) == 1:
                 self.open_conversation.emit(self.image_hits[rows[0]].conversation_id)
             return
