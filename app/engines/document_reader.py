@@ -1,13 +1,15 @@
 """Text out of the user's documents: txt, md, pdf (pypdf), html and docx (standard library).
 
-Every failure becomes a DocumentError with a plain message naming the file; nothing here is
-fatal to an indexing run. DOCX is a zip of XML: it is read with the zip size checked first and
-XML parsed by defusedxml with DTDs refused (no entity expansion, nothing fetched).
+The indexer opens the file (regular files only) and hands its bytes over; every failure becomes
+a DocumentError with a plain message naming the file; nothing here is fatal to an indexing
+run. DOCX is a zip of XML: it is read with the zip size checked first and XML parsed by
+defusedxml with DTDs refused (no entity expansion, nothing fetched).
 """
 
 from __future__ import annotations
 
 import html
+import io
 import logging
 import re
 import zipfile
@@ -23,32 +25,25 @@ from app.core.documents import DocumentError
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 5_000_000
 MAX_DOCX_XML_BYTES = 100 * 1024 * 1024
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 class LocalDocumentReader:
-    def read(self, path: Path) -> str:
-        suffix = path.suffix.lower()
-        try:
-            if suffix in (".txt", ".md", ".markdown"):
-                text = _decode(path.read_bytes())
-            elif suffix == ".pdf":
-                text = _pdf(path)
-            elif suffix in (".html", ".htm"):
-                text = _html(_decode(path.read_bytes()))
-            elif suffix == ".docx":
-                text = _docx(path)
-            else:
-                raise DocumentError(f"{path.name}: Hearth does not read {suffix} files.")
-        except DocumentError:
-            raise
-        except OSError as exc:
-            raise DocumentError(f"{path.name} cannot be read: {exc.strerror or exc}") from exc
-        text = text[:MAX_TEXT_CHARS]
+    def read(self, name: str, data: bytes) -> str:
+        suffix = Path(name).suffix.lower()
+        if suffix in (".txt", ".md", ".markdown"):
+            text = _decode(data)
+        elif suffix == ".pdf":
+            text = _pdf(name, data)
+        elif suffix in (".html", ".htm"):
+            text = _html(_decode(data))
+        elif suffix == ".docx":
+            text = _docx(name, data)
+        else:
+            raise DocumentError(f"{name}: Hearth does not read {suffix} files.")
         if not text.strip():
-            raise DocumentError(f"{path.name} has no text Hearth can read.")
+            raise DocumentError(f"{name} has no text Hearth can read.")
         return text
 
 
@@ -61,25 +56,25 @@ def _decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def _pdf(path: Path) -> str:
+def _pdf(name: str, data: bytes) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(str(path), strict=False)
+        reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
-            raise DocumentError(f"{path.name} is password-protected; Hearth cannot read it.")
+            raise DocumentError(f"{name} is password-protected; Hearth cannot read it.")
         pages = []
         for number, page in enumerate(reader.pages, 1):
             try:
                 pages.append(page.extract_text() or "")
             except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-                log.warning("%s: page %d unreadable (%s)", path.name, number, exc)
+                log.warning("%s: page %d unreadable (%s)", name, number, exc)
         return "\n\n".join(pages)
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise DocumentError(f"{path.name} is not a readable PDF (damaged or incomplete).") from exc
+        raise DocumentError(f"{name} is not a readable PDF (damaged or incomplete).") from exc
 
 
 class _TextOfHtml(HTMLParser):
@@ -131,17 +126,17 @@ def _html(source: str) -> str:
     return re.sub(r"\n\s*\n+", "\n\n", text).strip()
 
 
-def _docx(path: Path) -> str:
+def _docx(name: str, data: bytes) -> str:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             info = archive.getinfo("word/document.xml")
             if info.file_size > MAX_DOCX_XML_BYTES:
-                raise DocumentError(f"{path.name} is too large to read safely.")
+                raise DocumentError(f"{name} is too large to read safely.")
             root = fromstring(archive.read(info), forbid_dtd=True)
     except DocumentError:
         raise
     except (zipfile.BadZipFile, KeyError, ParseError, DefusedXmlException, EOFError) as exc:
-        raise DocumentError(f"{path.name} is not a readable Word document.") from exc
+        raise DocumentError(f"{name} is not a readable Word document.") from exc
     paragraphs = []
     for paragraph in root.iter(f"{_W}p"):
         pieces = []

@@ -12,6 +12,7 @@ import io
 import warnings
 from pathlib import Path
 
+from app.core.files import FileRefusedError, read_regular_file
 from app.core.images import (
     FORMATS,
     ImageIntakeError,
@@ -25,13 +26,13 @@ HEAD = 32
 
 
 def prepare_file(path: Path, policy: IntakePolicy | None = None) -> PreparedImage:
+    """A picked or named image file: a regular file only (a pipe or a device would block or
+    never end), of at most ``policy.max_bytes``, refused before it is read whole."""
     policy = policy or IntakePolicy()
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(HEAD)
-            check_bytes(path.name, size, head, policy)
-            data = head + handle.read(policy.max_bytes)
+        data = read_regular_file(path, max_bytes=policy.max_bytes, what="an image")
+    except FileRefusedError as exc:
+        raise ImageIntakeError(exc.message) from exc
     except OSError as exc:
         raise ImageIntakeError(f"{path.name} could not be read: {exc.strerror or exc}") from exc
     return prepare_bytes(path.name, data, policy)

@@ -1,7 +1,8 @@
 """Which files of the user's folders are in memory, in one SQLite file (WAL, synchronous=FULL).
 
 Each ``put`` commits before returning: once a file is recorded as indexed, a crash cannot undo
-it, and a file recorded as pending is redone by the next run.
+it, and a file recorded as pending is continued by the next run from its last stored batch.
+The schema is versioned (``PRAGMA user_version``) and migrated in one transaction.
 """
 
 from __future__ import annotations
@@ -26,10 +27,21 @@ CREATE TABLE IF NOT EXISTS files (
     status TEXT NOT NULL,
     chunks INTEGER NOT NULL DEFAULT 0,
     error TEXT NOT NULL DEFAULT '',
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS files_by_folder ON files(folder);
 """
+VERSION = 1
+MIGRATIONS = {
+    # 0 -> 1: resumable files (how many chunks are stored); files that failed before the
+    # failures were told apart (a permission error was never retried) get one more try.
+    1: (
+        "ALTER TABLE files ADD COLUMN done INTEGER NOT NULL DEFAULT 0",
+        "UPDATE files SET done = chunks WHERE status = 'indexed'",
+        "UPDATE files SET status = 'unreadable' WHERE status = 'failed'",
+    ),
+}
 
 
 class SqliteIndexState:
@@ -40,13 +52,35 @@ class SqliteIndexState:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"The index of your folders at {path} cannot be opened: {exc}. Move it away "
                 "and Hearth will index the folders again.",
                 details=repr(exc),
             ) from exc
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version >= VERSION:
+            return
+        fresh = not self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'"
+        ).fetchone()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if fresh:
+                for sql in filter(str.strip, SCHEMA.split(";")):
+                    self._db.execute(sql)
+            else:
+                for step in range(int(version) + 1, VERSION + 1):
+                    for sql in MIGRATIONS[step]:
+                        self._db.execute(sql)
+            self._db.execute(f"PRAGMA user_version = {VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
         with self._lock:
@@ -76,7 +110,7 @@ class SqliteIndexState:
 
     def files(self, folder: str) -> dict[str, FileState]:
         rows = self._run(
-            "SELECT path, size, mtime_ns, sha256, status, chunks, error FROM files "
+            "SELECT path, size, mtime_ns, sha256, status, chunks, error, done FROM files "
             "WHERE folder = ?",
             (folder,),
         )
@@ -89,6 +123,7 @@ class SqliteIndexState:
                 str(r[4]),
                 int(r[5]),
                 str(r[6]),
+                int(r[7]),
             )
             for r in rows
         }
@@ -96,8 +131,8 @@ class SqliteIndexState:
     def put(self, folder: str, state: FileState) -> None:
         self._run(
             "INSERT OR REPLACE INTO files "
-            "(path, folder, size, mtime_ns, sha256, status, chunks, error, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
+            "(path, folder, size, mtime_ns, sha256, status, chunks, error, updated_at, done) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 state.path,
                 folder,
@@ -108,6 +143,7 @@ class SqliteIndexState:
                 state.chunks,
                 state.error,
                 time.time(),
+                state.done,
             ),
         )
 

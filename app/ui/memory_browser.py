@@ -412,10 +412,23 @@ class MemoryBrowser(QWidget):
         self.remove_folder_button.clicked.connect(self._remove_folder)
         self.index_button = QPushButton("Index now", tab)
         self.index_button.clicked.connect(self.index_now)
+        self.retry_button = QPushButton("Retry skipped files", tab)
+        self.retry_button.setToolTip(
+            "Read again every file that was skipped, even if it has not changed "
+            "(after you repaired a file or changed its permissions)."
+        )
+        self.retry_button.hide()
+        self.retry_button.clicked.connect(self.retry_skipped)
         self.cancel_index_button = QPushButton("Stop", tab)
         self.cancel_index_button.setEnabled(False)
         self.cancel_index_button.clicked.connect(self.service.cancel_indexing)
-        for b in (add, self.remove_folder_button, self.index_button, self.cancel_index_button):
+        for b in (
+            add,
+            self.remove_folder_button,
+            self.index_button,
+            self.retry_button,
+            self.cancel_index_button,
+        ):
             row.addWidget(b)
         row.addStretch(1)
         layout.addLayout(row)
@@ -451,6 +464,11 @@ class MemoryBrowser(QWidget):
         self._indexing(True)
         return self.service.reindex()
 
+    def retry_skipped(self) -> Job:
+        """Index again, reading every file that was skipped (changed or not)."""
+        self._indexing(True)
+        return self.service.reindex(retry_failed=True)
+
     def _remove_folder(self) -> None:
         for item in self.folder_list.selectedItems():
             job = self.service.remove_folder(item.text())
@@ -459,6 +477,7 @@ class MemoryBrowser(QWidget):
     def _indexing(self, on: bool) -> None:
         self.cancel_index_button.setEnabled(on)
         self.index_button.setEnabled(not on)
+        self.retry_button.setEnabled(not on)
         self.index_bar.setVisible(on)
         if on:
             self.index_bar.setRange(0, 0)
@@ -473,19 +492,16 @@ class MemoryBrowser(QWidget):
         eta = progress.eta_seconds
         left = f", about {_duration(eta)} left" if eta is not None else ""
         paused = " (paused while you talk to Hearth)" if self.service.held else ""
-        self.index_label.setText(
-            f"{progress.files_done} of {progress.files_total} files, "
-            f"{progress.chunks_done} passages{left}{paused}"
-            + (f" · {progress.current}" if progress.current else "")
-        )
+        self.index_label.setText(f"{progress.describe()}{left}{paused}")
 
     def _index_finished(self, report: object) -> None:
         self._indexing(False)
         if isinstance(report, IndexReport):
             self.index_label.setText(report.summary())
-            lines = [f"{path}: {message}" for path, message in report.failed]
+            lines = [f"{path}: {message}" for path, message in report.failed + report.notes]
             self.skipped.setPlainText("\n".join(lines))
             self.skipped.setVisible(bool(lines))
+            self.retry_button.setVisible(bool(report.failed))
         self.refresh_folders()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

@@ -204,8 +204,9 @@ class MemoryService(QObject):
         job.succeeded.connect(lambda _r: self.changed.emit())
         return job
 
-    def reindex(self) -> Job:
-        """Bring every added folder up to date (only new or changed files are read)."""
+    def reindex(self, *, retry_failed: bool = False) -> Job:
+        """Bring every added folder up to date (only new or changed files are read; with
+        ``retry_failed`` also every file that was skipped)."""
         if self._index_job is not None:
             return self._index_job
         indexer = self.indexer
@@ -219,7 +220,12 @@ class MemoryService(QObject):
                     last[0] = now
                     emit(dataclasses.replace(p))
 
-            return indexer.run(cancel=cancel, progress=progress, pause=lambda: self._pause(cancel))
+            return indexer.run(
+                cancel=cancel,
+                progress=progress,
+                pause=lambda: self._pause(cancel),
+                retry_failed=retry_failed,
+            )
 
         job = self.index_runner.submit(work, "index folders")
         self._index_job = job
