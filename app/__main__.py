@@ -22,12 +22,13 @@ from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa: E402
+from app.terminal import safe  # noqa: E402
 
 if TYPE_CHECKING:
     from app.core.errors import AssistantError
     from app.core.memory import Memory
     from app.core.ports import Attachment
-    from app.filelock import FileLock
+    from app.filelock import FileLock, LockOwner
     from app.settings import Settings
 
 log = logging.getLogger("hearth")
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", help="add folders to Hearth's memory (only changes are redone)")
     index.add_argument("folders", nargs="+", metavar="FOLDER")
     index.add_argument("--remove", action="store_true", help="forget these folders instead")
+    index.add_argument(
+        "--retry", action="store_true", help="read skipped files again even if unchanged"
+    )
     recall = sub.add_parser("recall", help="show what Hearth remembers about something")
     recall.add_argument("query", nargs="+")
     recall.add_argument("--limit", type=int, default=5)
@@ -96,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "index":
         from app import cli_memory
 
-        return cli_memory.index(paths, [Path(f) for f in args.folders], remove=args.remove)
+        return cli_memory.index(
+            paths, [Path(f) for f in args.folders], remove=args.remove, retry=args.retry
+        )
     if args.command == "recall":
         from app import cli_memory
 
@@ -127,24 +133,36 @@ def ask(
     from app.engines.models import ModelRegistry
     from app.store.history import SqliteConversationStore
 
+    if not question.strip() and not images:
+        print('hearth: the question is empty: hearth ask "what is ...?"', file=sys.stderr)
+        return 2
     settings = load_settings(paths.settings_file)
     if model:
         settings = settings.replace(model=model).validated()
     if max_tokens:
         settings = settings.replace(max_reply_tokens=max_tokens).validated()
+    memory, _lock, busy = ask_memory(paths, settings, question)  # held until the process ends
+    if busy is not None:
+        handled = memory_request_elsewhere(paths, question, busy)
+        if handled is not None:
+            return handled
+        print(
+            f"hearth: {busy.describe()} is using this data folder, so this answer does not "
+            "use your memory",
+            file=sys.stderr,
+        )
     try:
         registry = ModelRegistry(paths.models_cache)
         llm = make_language_model(registry, settings.model, settings)
     except AssistantError as exc:
-        print(f"hearth: {exc.message}", file=sys.stderr)
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
         return 1
     try:
         attachments = read_images(images, show_stats, settings)
     except AssistantError as exc:
-        print(f"hearth: {exc.message}", file=sys.stderr)
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
         return 1
     store = SqliteConversationStore(Path(":memory:"))
-    memory, _lock = ask_memory(paths, settings)  # the lock is held until the process ends
     config = dataclasses.replace(settings.assistant_config(), remember_turns=False)
     assistant = Assistant(llm, store, config, memory)
     conversation = store.create_conversation("ask")
@@ -153,7 +171,7 @@ def ask(
 
     def on_event(event: AssistantEvent) -> None:
         if event.type is EventType.TOKEN:
-            sys.stdout.write(str(event.data["text"]))
+            sys.stdout.write(safe(str(event.data["text"])))
             sys.stdout.flush()
         elif event.type is EventType.MODEL_LOADING and show_stats:
             print(f"[loading {event.data['model']}]", file=sys.stderr)
@@ -177,7 +195,7 @@ def ask(
         llm.close()
     sys.stdout.write("\n")
     if "error" in outcome:
-        print(f"hearth: {outcome['error']}", file=sys.stderr)
+        print(f"hearth: {safe(str(outcome['error']))}", file=sys.stderr)
         return 1
     if show_stats and isinstance(outcome.get("stats"), dict):
         stats = outcome["stats"]
@@ -191,21 +209,65 @@ def ask(
     return 130 if cancel.is_cancelled() else 0
 
 
-def ask_memory(paths: Paths, settings: Settings) -> tuple[Memory | None, FileLock | None]:
-    """The user's memory for `hearth ask`, when there is one and the app is not using it.
+def ask_memory(
+    paths: Paths, settings: Settings, question: str
+) -> tuple[Memory | None, FileLock | None, LockOwner | None]:
+    """The user's memory for `hearth ask`: (memory, the lock held for it, None), or (None, None,
+    who holds the data folder) when another process has it, or all None without a memory.
 
     One-off questions recall memories and obey "remember"/"forget", but are not themselves
-    kept (they belong to no conversation)."""
+    kept (they belong to no conversation). A memory request opens the memory even before
+    anything was ever remembered, and even with recall switched off, as in the window."""
     from app.bootstrap import build_memory
-    from app.filelock import FileLock
+    from app.core.memory import forget_intent, remember_intent
+    from app.filelock import FileLock, LockOwner, command_holder
 
-    if not settings.memory_enabled or not (settings.memory_server or paths.memory_dir.is_dir()):
-        return None, None
+    request = remember_intent(question) is not None or forget_intent(question) is not None
+    exists = settings.memory_server or paths.memory_dir.is_dir()
+    if not request and not (settings.memory_enabled and exists):
+        return None, None, None
     lock = FileLock(paths.lock_file)
-    if not settings.memory_server and not lock.acquire():
-        print("hearth: the app is running, so this answer does not use memory", file=sys.stderr)
-        return None, None
-    return build_memory(paths, settings), lock
+    if not settings.memory_server and not lock.acquire(holder=command_holder("ask")):
+        return None, None, lock.owner() or LockOwner(0, "")
+    return build_memory(paths, settings), lock, None
+
+
+def memory_request_elsewhere(paths: Paths, question: str, busy: LockOwner) -> int | None:
+    """A "remember"/"forget" request while another process holds the memory: the window is
+    asked to keep the fact; otherwise the user hears that nothing was stored. None: the
+    question is no memory request (it is answered without memory)."""
+    from app.core.memory import forget_intent, remember_intent
+
+    fact = remember_intent(question)
+    if fact is not None:
+        if busy.is_app:
+            from app.ui.single_instance import send_request
+
+            answer = send_request(paths.data_dir, {"request": "remember", "text": fact})
+            if answer is not None and answer.get("ok"):
+                print(safe(str(answer.get("message", ""))))
+                return 0
+            why = str(answer.get("message")) if answer else "the Hearth window did not answer"
+            print(f"hearth: nothing was remembered: {safe(why)}", file=sys.stderr)
+            return 1
+        print(
+            f"hearth: nothing was remembered: {busy.describe()} is using your memory. "
+            "Try again when it has finished.",
+            file=sys.stderr,
+        )
+        return 1
+    if forget_intent(question) is not None:
+        where = (
+            "say it in the Hearth window, which asks before it forgets"
+            if busy.is_app
+            else "try again when it has finished"
+        )
+        print(
+            f"hearth: nothing was forgotten: {busy.describe()} is using your memory; {where}.",
+            file=sys.stderr,
+        )
+        return 1
+    return None
 
 
 def read_images(
@@ -224,7 +286,7 @@ def read_images(
     embedder = make_image_embedder(settings) if settings is not None else None
 
     def problem(exc: AssistantError) -> None:
-        print(f"hearth: {exc.message} (images are read without the image model)", file=sys.stderr)
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
 
     attachments = read_attachments(
         prepared, RapidOcr(), CancelToken(), embedder=embedder, on_problem=problem
@@ -267,7 +329,7 @@ def say(paths: Paths, text: str, output: Path, rate: float | None, volume: float
             return 1
         write_wav(output, clips)
     except AssistantError as exc:
-        print(f"hearth: {exc.message}", file=sys.stderr)
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
         return 1
     seconds = sum(c.duration for c in clips)
     print(f"{output}: {seconds:.1f} s of speech, {len(clips)} sentence(s)", file=sys.stderr)
@@ -285,7 +347,7 @@ def transcribe(paths: Paths, file: Path, model: str | None, language: str | None
     if model:
         settings = settings.replace(stt_model=model).validated()
     if not file.is_file():
-        print(f"hearth: {file} does not exist.", file=sys.stderr)
+        print(f"hearth: {safe(str(file))} does not exist.", file=sys.stderr)
         return 1
     try:
         stt = make_speech_to_text(ModelRegistry(paths.models_cache), settings.stt_model, settings)
@@ -294,12 +356,12 @@ def transcribe(paths: Paths, file: Path, model: str | None, language: str | None
             stt.language = language
         result = stt.transcribe_file(file, cancel=CancelToken())
     except AssistantError as exc:
-        print(f"hearth: {exc.message}", file=sys.stderr)
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
         return 1
     if result.heard_nothing:
         print("hearth: no speech was heard in that file.", file=sys.stderr)
         return 2
-    print(result.text)
+    print(safe(result.text))
     return 0
 
 

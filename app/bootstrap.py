@@ -27,7 +27,7 @@ from app.engines.models import ModelRegistry
 from app.engines.piper_tts import PiperTextToSpeech
 from app.engines.rapid_ocr import RapidOcr
 from app.engines.whisper_stt import WhisperSpeechToText
-from app.filelock import FileLock
+from app.filelock import APP_HOLDER, FileLock
 from app.settings import DEFAULT_MODEL, Paths, Settings, load_settings, save_settings
 from app.store.chroma_memory import ChromaMemory
 from app.store.history import SqliteConversationStore
@@ -36,7 +36,7 @@ from app.store.image_files import ImageFiles
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from app.workers.backend import ImageModelInfo
+    from app.workers.backend import AssistantBackend, ImageModelInfo
     from app.workers.voice import VoiceController
 
 log = logging.getLogger(__name__)
@@ -167,17 +167,24 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         app.setWindowIcon(QIcon(str(icon)))
 
     lock = FileLock(paths.lock_file)
-    if not lock.acquire():
+    if not lock.acquire(holder=APP_HOLDER):
         if ask_running_instance_to_activate(paths.data_dir):
             print("Hearth is already running; its window was brought to the front.")
             return 0
-        pid = lock.owner_pid()
-        QMessageBox.information(
-            None,
-            "Hearth is already running",
-            f"Hearth is already running{f' (process {pid})' if pid else ''} with the data "
-            f"folder {paths.data_dir}. Switch to its window, or close it first.",
-        )
+        owner = lock.owner()
+        if owner is not None and not owner.is_app:
+            title = "Hearth's data folder is in use"
+            text = (
+                f"{owner.describe()} is using Hearth's data folder {paths.data_dir}. "
+                "Open Hearth again when it has finished, or stop it."
+            )
+        else:
+            title = "Hearth is already running"
+            text = (
+                f"Hearth is already running{f' (process {owner.pid})' if owner else ''} with "
+                f"the data folder {paths.data_dir}. Switch to its window, or close it first."
+            )
+        QMessageBox.information(None, title, text)
         return 1
 
     try:
@@ -245,6 +252,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         window.activateWindow()
 
     server.activation_requested.connect(activate)
+    server.request_received.connect(lambda request, reply: answer_request(backend, request, reply))
     global_keys = None
     if voice is not None and core.settings.global_talk_key:
         from app.workers.global_keys import GlobalTalkKey
@@ -272,6 +280,29 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         core.store.close()
         core.assistant.llm.close()
         lock.release()
+
+
+def answer_request(backend: AssistantBackend, request: object, reply: Callable[..., None]) -> None:
+    """A request from another Hearth process of this user (app.ui.single_instance): today,
+    `hearth ask "remember that ..."`, which cannot open the memory while the window has it."""
+    service = backend.memory_service
+    if not isinstance(request, dict) or request.get("request") != "remember":
+        reply({"ok": False, "message": "The running Hearth does not know that request."})
+        return
+    text = str(request.get("text", "")).strip()
+    if service is None or not text:
+        reply({"ok": False, "message": "The running Hearth cannot keep memories."})
+        return
+    job = service.remember(text, source="command line")
+
+    def done(record: object) -> None:
+        backend.status_changed.emit(f"Remembered (asked from the command line): {text}")
+        reply({"ok": True, "message": f"Got it. I'll remember: {text}"})
+
+    job.succeeded.connect(done)
+    job.failed.connect(
+        lambda exc: reply({"ok": False, "message": getattr(exc, "message", str(exc))})
+    )
 
 
 def make_image_embedder(settings: Settings) -> ImageEmbedder | None:

@@ -1,7 +1,8 @@
 """`hearth index FOLDER` and `hearth recall "query"`: the app's memory from a terminal.
 
 Both take the data folder's single-instance lock, since the embedded store is one process's at
-a time; when the app is running they say so instead of waiting.
+a time; when another process has it they say which (the window, another command) instead of
+waiting. Everything printed from memory or from file names goes through app.terminal.safe.
 """
 
 from __future__ import annotations
@@ -15,28 +16,36 @@ from app.core.cancel import CancelToken
 from app.core.documents import IndexProgress
 from app.core.errors import AssistantError
 from app.core.memory import Memory
-from app.filelock import FileLock
+from app.filelock import FileLock, LockOwner, command_holder
 from app.settings import Paths, load_settings
+from app.terminal import ProgressLine, safe
 
 
-def _locked(paths: Paths) -> FileLock | None:
+def busy_message(owner: LockOwner | None) -> str:
+    """Who is using the data folder, and what to do about it."""
+    if owner is None:
+        return "another Hearth process is using this data folder; try again when it has finished."
+    if owner.is_app:
+        return (
+            f"{owner.describe()} is using this data folder: use its Memory window (Ctrl+M), "
+            "or close it first."
+        )
+    return f"{owner.describe()} is using this data folder; try again when it has finished."
+
+
+def _locked(paths: Paths, command: str) -> FileLock | None:
     lock = FileLock(paths.lock_file)
-    if lock.acquire():
+    if lock.acquire(holder=command_holder(command)):
         return lock
-    pid = lock.owner_pid()
-    print(
-        f"hearth: Hearth is running{f' (process {pid})' if pid else ''} with this data folder; "
-        "use its Memory window, or close it first.",
-        file=sys.stderr,
-    )
+    print(f"hearth: {busy_message(lock.owner())}", file=sys.stderr)
     return None
 
 
-def _with_memory(paths: Paths, work: Callable[[Memory], int]) -> int:
+def _with_memory(paths: Paths, command: str, work: Callable[[Memory], int]) -> int:
     """Run ``work`` on the user's memory under the data folder's lock; errors become messages."""
     from app.bootstrap import build_memory
 
-    lock = _locked(paths)
+    lock = _locked(paths, command)
     if lock is None:
         return 1
     memory: Memory | None = None
@@ -44,7 +53,7 @@ def _with_memory(paths: Paths, work: Callable[[Memory], int]) -> int:
         memory = build_memory(paths, load_settings(paths.settings_file))
         return work(memory)
     except AssistantError as exc:
-        print(f"hearth: {exc.message}", file=sys.stderr)
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
         return 1
     finally:
         if memory is not None:
@@ -52,11 +61,15 @@ def _with_memory(paths: Paths, work: Callable[[Memory], int]) -> int:
         lock.release()
 
 
-def index(paths: Paths, folders: Sequence[Path], *, remove: bool = False) -> int:
-    return _with_memory(paths, lambda memory: _index(paths, memory, folders, remove))
+def index(
+    paths: Paths, folders: Sequence[Path], *, remove: bool = False, retry: bool = False
+) -> int:
+    return _with_memory(
+        paths, "index", lambda memory: _index(paths, memory, folders, remove, retry)
+    )
 
 
-def _index(paths: Paths, memory: Memory, folders: Sequence[Path], remove: bool) -> int:
+def _index(paths: Paths, memory: Memory, folders: Sequence[Path], remove: bool, retry: bool) -> int:
     from app.bootstrap import make_indexer
 
     indexer = make_indexer(paths, memory)
@@ -64,55 +77,60 @@ def _index(paths: Paths, memory: Memory, folders: Sequence[Path], remove: bool) 
     if remove:
         for folder in wanted:
             gone = indexer.remove_folder(folder)
-            print(f"{folder}: removed from memory ({gone} files)")
+            print(f"{safe(folder)}: removed from memory ({gone} files)")
         return 0
     for folder in wanted:
         if not Path(folder).is_dir():
-            print(f"hearth: {folder} is not a folder", file=sys.stderr)
+            print(f"hearth: {safe(folder)} is not a folder", file=sys.stderr)
             return 2
         indexer.state.add_folder(folder)
-    last = [0.0]
 
-    def progress(p: IndexProgress) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.5 and p.files_done < p.files_total:
-            return
-        last[0] = now
-        eta = f", about {p.eta_seconds:.0f} s left" if p.eta_seconds is not None else ""
-        print(
-            f"\r{p.files_done}/{p.files_total} files, {p.chunks_done} chunks{eta}   ",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
+    with ProgressLine() as line:
 
-    cancel = CancelToken()
-    try:
-        report = indexer.run(wanted, cancel=cancel, progress=progress)
-    except KeyboardInterrupt:
-        print("\nhearth: stopped; run again to continue where it stopped", file=sys.stderr)
-        return 130
-    print(file=sys.stderr)
-    print(report.summary())
+        def progress(p: IndexProgress) -> None:
+            eta = f", about {p.eta_seconds:.0f} s left" if p.eta_seconds is not None else ""
+            line.update(
+                f"{p.describe()}{eta}",
+                now=time.monotonic(),
+                force=p.files_done == p.files_total,
+            )
+
+        cancel = CancelToken()
+        try:
+            report = indexer.run(wanted, cancel=cancel, progress=progress, retry_failed=retry)
+        except KeyboardInterrupt:
+            line.finish()
+            print("hearth: stopped; run again to continue where it stopped", file=sys.stderr)
+            return 130
+    print(safe(report.summary()))
     for path, message in report.failed:
-        print(f"skipped {path}: {message}")
+        print(safe(f"skipped {path}: {message}"))
+    for path, message in report.notes:
+        print(safe(f"note {path}: {message}"))
     return 0
 
 
 def recall(paths: Paths, query: str, limit: int = 5) -> int:
-    return _with_memory(paths, lambda memory: _recall(memory, query, limit))
+    return _with_memory(paths, "recall", lambda memory: _recall(memory, query, limit))
 
 
 def _recall(memory: Memory, query: str, limit: int) -> int:
-    hits = memory.search(query, limit=limit)
-    if not hits:
-        print("Hearth's memory is empty: remember something in a chat, or index a folder.")
-        return 0
-    from app.core.memory import describe_source
+    from app.core.memory import describe_source, worth_showing
 
+    if not query.strip():
+        print('hearth: say what to look for: hearth recall "the boiler code"', file=sys.stderr)
+        return 2
+    found = memory.search(query, limit=limit)
+    hits = [h for h in found if worth_showing(h)]
+    if not hits:
+        if found:
+            print("Nothing in Hearth's memory is about that.")
+        else:
+            print("Hearth's memory is empty: remember something in a chat, or index a folder.")
+        return 0
     for n, hit in enumerate(hits, 1):
         text = " ".join(hit.record.text.split())
         where = hit.record.source if hit.record.kind == "document" else ""
-        print(f"[{n}] {describe_source(hit.record)} (score {hit.score:.2f}) {where}".rstrip())
-        print(f"    {text[:700]}{'…' if len(text) > 700 else ''}")
+        print(safe(f"[{n}] {describe_source(hit.record)} (score {hit.score:.2f}) {where}".rstrip()))
+        print(safe(f"    {text[:700]}{'…' if len(text) > 700 else ''}"))
     return 0

@@ -2,7 +2,8 @@
 
 The kernel releases the lock when the holding process dies, however it dies (kill -9
 included), so a lock file left on disk is never "stale": whoever can take the lock owns it.
-The file also records the holder's pid for messages.
+The file also records who holds it (pid and what it is: the window, `hearth index`, ...), so
+a message can say which process is in the way.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -44,6 +46,29 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+APP_HOLDER = "the Hearth window"
+
+
+def command_holder(command: str) -> str:
+    """How a command-line run is named in lock messages: "`hearth index`"."""
+    return f"`hearth {command}`"
+
+
+@dataclass(frozen=True, slots=True)
+class LockOwner:
+    pid: int
+    holder: str
+    """What holds the lock ("the Hearth window", "`hearth ask`"; empty if unknown)."""
+
+    @property
+    def is_app(self) -> bool:
+        return self.holder == APP_HOLDER
+
+    def describe(self) -> str:
+        """ "the Hearth window (process 1234)"."""
+        return f"{self.holder or 'another Hearth'} (process {self.pid})"
+
+
 class FileLock:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -53,8 +78,9 @@ class FileLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self, *, blocking: bool = False) -> bool:
-        """Take the lock; False if another process holds it (only when not blocking)."""
+    def acquire(self, *, blocking: bool = False, holder: str = "") -> bool:
+        """Take the lock; False if another process holds it (only when not blocking).
+        ``holder`` says what takes it, for other processes' messages."""
         if self._fd is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +92,7 @@ class FileLock:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            os.write(fd, f"{os.getpid()}\n{holder}\n".encode())
         return True
 
     def release(self) -> None:
@@ -77,13 +103,20 @@ class FileLock:
             _unlock(fd)
         os.close(fd)
 
-    def owner_pid(self) -> int | None:
-        """The pid written by the current holder, if readable."""
+    def owner(self) -> LockOwner | None:
+        """Who wrote the lock file last (the current holder, if the lock is held)."""
         try:
-            text = self.path.read_text(encoding="ascii").strip()
+            lines = self.path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):
             return None
-        return int(text) if text.isdigit() else None
+        if not lines or not lines[0].strip().isdigit():
+            return None
+        return LockOwner(int(lines[0]), lines[1].strip() if len(lines) > 1 else "")
+
+    def owner_pid(self) -> int | None:
+        """The pid written by the current holder, if readable."""
+        owner = self.owner()
+        return owner.pid if owner else None
 
     def __enter__(self) -> FileLock:
         self.acquire(blocking=True)

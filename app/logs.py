@@ -1,10 +1,13 @@
-"""Logging: everything to a rotating file in the data folder, warnings to stderr."""
+"""Logging: everything to a rotating file in the data folder, warnings to stderr (made safe for
+the terminal, and never in the middle of a progress line: app.terminal)."""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
 from pathlib import Path
+
+from app.terminal import ConsoleHandler
 
 FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
 
@@ -26,9 +29,10 @@ def setup_logging(log_dir: Path, *, stderr_level: int = logging.WARNING) -> Path
         root.addHandler(file_handler)
     except OSError:
         log_file = None  # type: ignore[assignment]
-    console = logging.StreamHandler()
+    console = ConsoleHandler()
     console.setLevel(stderr_level)
     console.setFormatter(logging.Formatter("hearth: %(levelname)s: %(message)s"))
     console._hearth = True  # type: ignore[attr-defined]
     root.addHandler(console)
+    logging.captureWarnings(True)  # library warnings take the same way (never mid-line)
     return log_file

@@ -40,6 +40,10 @@ DEFAULT_SYSTEM_PROMPT = (
 TITLE_LENGTH = 48
 
 
+class EmptyMessageError(AssistantError):
+    code = "empty"
+
+
 @dataclass(frozen=True, slots=True)
 class AssistantConfig:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
@@ -115,6 +119,8 @@ class Assistant:
 
         emit(EventType.TURN_START, conversation_id=conversation_id, user_text=user_text)
         try:
+            if not user_text.strip() and not attachments:
+                raise EmptyMessageError("There is nothing to answer: the message is empty.")
             history = [
                 ChatMessage(m.role, _with_context(m.content, m.meta.get("context")))
                 for m in self._store.messages(conversation_id)
@@ -240,6 +246,10 @@ class Assistant:
         reply is returned (None: an ordinary turn)."""
         memory = self.memory
         if memory is None:
+            if remember_intent(text) is not None:
+                return "I can't keep memories here, so I have not remembered that."
+            if forget_intent(text) is not None:
+                return "I can't reach my memories here, so I have not forgotten anything."
             return None
         pending = self._pending_forget.pop(conversation_id, None)
         if pending:

@@ -126,6 +126,11 @@ class Recalled:
         return used
 
 
+def worth_showing(hit: MemoryHit) -> bool:
+    """Similar enough to the question that recall would use it (below: noise, not an answer)."""
+    return hit.score >= MIN_SCORE[hit.record.kind]
+
+
 def describe_source(record: MemoryRecord) -> str:
     if record.kind == "fact":
         return "fact"

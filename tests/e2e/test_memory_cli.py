@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from app.filelock import FileLock
+from app.filelock import APP_HOLDER, FileLock, command_holder
 
 from tests.conftest import hearth_env, require
 
@@ -52,17 +52,27 @@ def test_index_recall_and_ask_share_one_memory(hearth_exe: str, tmp_path: Path) 
     assert "garden.md" not in recalled.stdout
 
 
-def test_memory_commands_wait_for_no_one(hearth_exe: str, tmp_path: Path) -> None:
-    """While the app holds the data folder, the commands say so instead of touching the store."""
+def test_memory_commands_wait_for_no_one_and_say_who_is_in_the_way(
+    hearth_exe: str, tmp_path: Path
+) -> None:
+    """While another process holds the data folder, the commands say which one (the window,
+    or another command) instead of touching the store."""
+    import os
+
     data = Path(hearth_env(tmp_path)["HEARTH_DATA_DIR"])
-    lock = FileLock(data / "hearth.lock")
-    assert lock.acquire()
-    try:
-        result = run(hearth_exe, tmp_path, "recall", "anything")
-    finally:
-        lock.release()
-    assert result.returncode == 1
-    assert "Hearth is running" in result.stderr
+    for holder, expected in (
+        (APP_HOLDER, "the Hearth window (process {pid}) is using this data folder: use its"),
+        (command_holder("ask"), "`hearth ask` (process {pid}) is using this data folder; try"),
+    ):
+        lock = FileLock(data / "hearth.lock")
+        assert lock.acquire(holder=holder)
+        try:
+            results = [run(hearth_exe, tmp_path, cmd, "x") for cmd in ("recall", "index")]
+        finally:
+            lock.release()
+        for result in results:
+            assert result.returncode == 1
+            assert expected.format(pid=os.getpid()) in result.stderr, result.stderr
 
 
 def test_memory_works_with_the_network_cut_and_the_guard_sees_nothing(

@@ -211,3 +211,28 @@ def test_titles_are_short_single_lines() -> None:
     long = make_title("word " * 30)
     assert len(long) <= 49 and long.endswith("…")
     assert make_title("   ") == "New conversation"
+
+
+def test_a_blank_message_never_reaches_the_model() -> None:
+    llm = FakeLanguageModel("Anything.")
+    store = MemoryConversationStore()
+    conv = store.create_conversation()
+    events = run_turn(Assistant(llm, store), conv.id, "  \n\t ")
+    assert kinds(events) == [EventType.TURN_START, EventType.ERROR, EventType.TURN_END]
+    assert events[1].data["code"] == "empty" and "empty" in str(events[1].data["message"])
+    assert not llm.loaded and store.messages(conv.id) == []
+
+
+def test_without_a_memory_a_memory_request_is_refused_not_answered_by_the_model() -> None:
+    """The model once answered "Remember that my car is blue." and nothing was stored."""
+    llm = FakeLanguageModel("Remember that my car is blue.")
+    store = MemoryConversationStore()
+    conv = store.create_conversation()
+    for text, said in (
+        ("remember that my car is blue", "have not remembered"),
+        ("forget my car's colour", "have not forgotten"),
+    ):
+        events = run_turn(Assistant(llm, store, memory=None), conv.id, text)
+        reply = "".join(str(e.data["text"]) for e in events if e.type is EventType.TOKEN)
+        assert said in reply
+    assert not llm.loaded
