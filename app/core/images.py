@@ -8,6 +8,7 @@ refused before it can allocate anything large.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ FORMATS = {
     "TIFF": "TIFF",
 }
 SUPPORTED = "PNG, JPEG, WebP, BMP, GIF or TIFF"
+
+log = logging.getLogger(__name__)
 
 
 class ImageIntakeError(AssistantError):
@@ -142,7 +145,8 @@ def read_attachments(
     what it looks like and its embedding. ``on_progress(index, total, name)`` before each.
 
     A failing image model costs only the tags: the problem goes to ``on_problem`` once and the
-    images are still read."""
+    images are still read. An image the OCR cannot read costs only its text: the attachment
+    says the text is unknown (the question is still answered) and ``on_problem`` hears why."""
     attachments = []
     for index, image in enumerate(images):
         if cancel.is_cancelled():
@@ -150,7 +154,22 @@ def read_attachments(
         if on_progress is not None:
             on_progress(index, len(images), image.name)
         key = archive.save(image.png) if archive is not None else ""
-        text = ocr.read(image.png, cancel=cancel).text if ocr is not None else ""
+        text, unread = "", False
+        if ocr is not None:
+            try:
+                text = ocr.read(image.png, cancel=cancel).text
+            except AssistantError as exc:
+                log.warning("OCR failed on %s: %s\n%s", image.name, exc.message, exc.details)
+                unread = True
+                if on_problem is not None:
+                    on_problem(
+                        AssistantError(
+                            f"The text in {image.name} could not be read; Hearth answers "
+                            "without it.",
+                            code=exc.code,
+                            details=f"{exc.message}\n{exc.details}",
+                        )
+                    )
         looks_like: tuple[str, ...] = ()
         embedding: tuple[float, ...] = ()
         if embedder is not None:
@@ -160,11 +179,17 @@ def read_attachments(
             except AssistantError as exc:
                 embedder = None
                 if on_problem is not None:
-                    on_problem(exc)
+                    on_problem(
+                        AssistantError(
+                            f"{exc.message} (images are read without the image model)",
+                            code=exc.code,
+                            details=exc.details,
+                        )
+                    )
             else:
                 embedding = tuple(vector)
                 looks_like = tuple(label for label, p in tags if p >= TAG_MIN_PROBABILITY)
-        attachments.append(Attachment(image.name, text, looks_like, key, embedding))
+        attachments.append(Attachment(image.name, text, looks_like, key, embedding, unread))
     return attachments
 
 

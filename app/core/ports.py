@@ -187,12 +187,16 @@ class Attachment:
     """Key of the image in the app's image folder (kept so the chat shows it after a restart)."""
     embedding: tuple[float, ...] = field(default=(), repr=False)
     """The image model's embedding (empty without an image model); for text-to-image search."""
+    unread: bool = False
+    """The text in it could not be read (OCR failed on it): unknown, not absent."""
 
     def context(self) -> str:
         parts = [f"[Image attached: {self.name}]"]
         if self.looks_like:
             parts.append("The image looks like: " + ", ".join(self.looks_like) + ".")
-        if self.text.strip():
+        if self.unread:
+            parts.append("The text in this image could not be read, so what it says is unknown.")
+        elif self.text.strip():
             parts.append("Text found in the image:\n" + self.text.strip())
         else:
             parts.append("No text was found in the image.")

@@ -1,7 +1,8 @@
 """Text in images with RapidOCR (PP-OCRv4 ONNX models shipped inside its wheel).
 
 Lines are returned in reading order (top to bottom, then left to right within a row), which is
-what a receipt or a screenshot needs for "what is the total?" to work.
+what a receipt or a screenshot needs for "what is the total?" to work. Strips of extreme aspect
+ratio are padded first (the detector cannot resize a 2048 x 1 image).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class RapidOcr:
         from PIL import Image
 
         with Image.open(io.BytesIO(png)) as image:
-            array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RGB -> BGR, as OpenCV
+            array = _padded(np.asarray(image.convert("RGB"))[:, :, ::-1])  # BGR, as OpenCV
         try:
             with self._lock:
                 found, _elapsed = self._engine(array, use_cls=False)
@@ -76,6 +77,26 @@ class RapidOcr:
             if str(text).strip()
         ]
         return OcrResult(tuple(_reading_order(lines)))
+
+
+MIN_SIDE = 32
+MAX_RATIO = 16
+
+
+def _padded(array: Any) -> Any:
+    """The image on a white canvas whose short side is at least ``MIN_SIDE`` pixels and at
+    least 1/``MAX_RATIO`` of the long one: RapidOCR's detector resizes to a multiple of 32 and
+    fails on a 2048 x 1 strip. Padding goes right and below, so boxes keep their coordinates."""
+    import numpy as np
+
+    height, width = array.shape[:2]
+    tall = max(height, MIN_SIDE, width // MAX_RATIO)
+    wide = max(width, MIN_SIDE, height // MAX_RATIO)
+    if (tall, wide) == (height, width):
+        return np.ascontiguousarray(array)
+    canvas = np.full((tall, wide, 3), 255, dtype=np.uint8)
+    canvas[:height, :width] = array
+    return canvas
 
 
 def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:

@@ -186,6 +186,28 @@ def test_ocr_reads_a_screenshot(ocr: RapidOcr) -> None:
     assert "buildfailed" in flat and "diskquotaexceeded" in flat and "15minutes" in flat, text
 
 
+@pytest.mark.parametrize("size", [(20000, 1), (1, 20000), (3000, 4), (5, 5)])
+def test_ocr_reads_images_of_extreme_aspect_ratio_without_failing(
+    ocr: RapidOcr, size: tuple[int, int]
+) -> None:
+    """A valid 20000 x 1 PNG once made the detector's resize step fail the whole question."""
+    blank = encoded(Image.new("RGB", size, "white"), "PNG")
+    assert ocr.read(prepare_bytes("strip.png", blank).png, cancel=CancelToken()).text == ""
+
+
+def test_ocr_reads_a_thin_strip_of_text(ocr: RapidOcr) -> None:
+    require(FONT.is_file(), "the DejaVu font (Debian fonts-dejavu-core) is not installed")
+    strip = Image.new("RGB", (2048, 24), "white")
+    ImageDraw.Draw(strip).text(
+        (4, 2),
+        "TOTAL 13.60 thank you for shopping",
+        fill="black",
+        font=ImageFont.truetype(str(FONT), 18),
+    )
+    text = ocr.read(prepare_bytes("strip.png", encoded(strip, "PNG")).png, cancel=CancelToken())
+    assert "13.60" in text.text, text
+
+
 def test_attachment_context_says_what_was_found() -> None:
     assert "Text found in the image:\nTOTAL 13.60" in Attachment("r.png", "TOTAL 13.60").context()
     assert "No text was found" in Attachment("cat.jpg").context()

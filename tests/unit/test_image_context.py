@@ -16,7 +16,7 @@ from app.core.images import (
     remember_images,
     stored_images,
 )
-from app.core.ports import ImageEmbedder, ImageHit
+from app.core.ports import ImageEmbedder, ImageHit, OcrResult
 from app.store.image_files import ImageFiles
 
 from tests.fakes import FakeImageEmbedder, FakeLanguageModel, FakeOcr, MemoryConversationStore
@@ -171,3 +171,26 @@ def test_image_files_are_content_addressed_and_pruned(tmp_path: Path) -> None:
     assert files.prune({b}) == [a]
     assert files.load(a) is None and files.load(b) == b"two"
     assert files.load("../../etc/passwd") is None
+
+
+class UnreadableOcr(FakeOcr):
+    """As RapidOCR on a 20000 x 1 image: its resize step raises."""
+
+    def read(self, png: bytes, *, cancel: CancelToken) -> OcrResult:
+        if png.startswith(b"wide"):
+            raise AssistantError("Reading the text in the image failed.", code="ocr")
+        return super().read(png, cancel=cancel)
+
+
+def test_an_image_the_ocr_cannot_read_still_lets_the_question_be_answered() -> None:
+    problems: list[AssistantError] = []
+    wide = PreparedImage("wide.png", b"wide-png", 2048, 1, "PNG", 20000, 1)
+    attachments = read_attachments(
+        [wide, image("b.png")], UnreadableOcr("hello"), CancelToken(), on_problem=problems.append
+    )
+    assert [a.unread for a in attachments] == [True, False]
+    assert "could not be read" in attachments[0].context()
+    assert "No text was found" not in attachments[0].context()  # unknown, not absent
+    assert attachments[1].text == "hello"
+    [problem] = problems
+    assert "wide.png" in problem.message and "answers without it" in problem.message
