@@ -34,15 +34,25 @@ FOCUS_CHARS = 240
 """Longer passages (document chunks, past turns) are cut to their most relevant sentences."""
 FOCUS_SENTENCES = 2
 
+# Every pattern run on what the user typed or said is linear in its length. A lazy ".+?" before
+# a trailing "[\s.!]*$" re-read the whole trailing run at every step (70 s of CPU for "remember
+# that a" + 120,000 spaces + "b"). The fact is "(junk* non-junk)++" possessively, up to its last
+# non-junk character (or one junk character when only junk follows the keyword, as before), so
+# no character is read twice.
 _REMEMBER = re.compile(
-    r"^\s*(?:please\s+)?(?:remember|note|keep in mind)(?:\s*:\s*|\s+that\s+|\s+)(?P<fact>.+?)"
-    r"[\s.!]*$",
+    r"^\s*(?:please\s+)?(?:remember|note|keep in mind)(?:\s*:\s*|\s+that\s+|\s+)"
+    r"(?P<fact>(?:[\s.!]*+[^\s.!])++|[\s.!])[\s.!]*$",
     re.IGNORECASE | re.DOTALL,
 )
+# The same shape; junk is [\s.!?].
 _FORGET = re.compile(
-    r"^\s*(?:please\s+)?forget(?:\s+about|\s+that)?\s+(?P<what>.+?)[\s.!?]*$",
+    r"^\s*(?:please\s+)?forget(?:\s+about|\s+that)?\s+"
+    r"(?P<what>(?:[\s.!?]*+[^\s.!?])++|[\s.!?])[\s.!?]*$",
     re.IGNORECASE | re.DOTALL,
 )
+# A trailing run is tried only from its first character (re.sub tries every start: "[.!\s]+$"
+# alone is quadratic on a long run of spaces that is not at the end).
+_END_MARKS = re.compile(r"(?<![.!\s])[.!\s]+$")
 _YES = {"yes", "y", "yes please", "yes, forget it", "forget it", "do it", "confirm", "ok", "okay"}
 _NO = {"no", "n", "no thanks", "keep it", "cancel", "don't", "do not"}
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
@@ -76,7 +86,7 @@ def forget_intent(text: str) -> str | None:
 
 def confirmation(text: str) -> bool | None:
     """True for yes, False for no, None for anything else."""
-    said = re.sub(r"[.!\s]+$", "", text.strip().lower())
+    said = _END_MARKS.sub("", text.strip().lower())
     if said in _YES:
         return True
     if said in _NO:
