@@ -77,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl+C in any command: a plain word, never a traceback
+        print("\nhearth: stopped.", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     paths = Paths.default(_path(args.data_dir))
     from app.logs import setup_logging
@@ -346,7 +354,7 @@ def transcribe(paths: Paths, file: Path, model: str | None, language: str | None
     settings = load_settings(paths.settings_file)
     if model:
         settings = settings.replace(stt_model=model).validated()
-    if not file.is_file():
+    if not file.exists() and not file.is_symlink():
         print(f"hearth: {safe(str(file))} does not exist.", file=sys.stderr)
         return 1
     try:

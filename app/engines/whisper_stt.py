@@ -16,6 +16,7 @@ from typing import Any
 
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, ModelCorruptError
+from app.core.files import FileRefusedError, check_regular_file
 from app.core.ports import AudioClip, Transcript
 
 log = logging.getLogger(__name__)
@@ -101,14 +102,25 @@ class WhisperSpeechToText:
         return self._run(clip_to_float32(clip), clip.duration, cancel)
 
     def transcribe_file(self, path: Path, *, cancel: CancelToken) -> Transcript:
-        """Any audio file PyAV can decode (wav, mp3, ogg, m4a, ...)."""
+        """Any audio file PyAV can decode (wav, mp3, ogg, m4a, ...); regular files only."""
         from faster_whisper import decode_audio
 
         try:
-            audio = decode_audio(str(path), sampling_rate=WHISPER_RATE)
-        except Exception as exc:  # PyAV raises a zoo of error types
+            check_regular_file(path)
+        except FileRefusedError as exc:
+            raise SpeechToTextError(exc.message, code="audio-file") from exc
+        except OSError as exc:
             raise SpeechToTextError(
-                f"{path.name} could not be read as audio: {exc}", code="audio-file"
+                f"{path.name} cannot be read: {exc.strerror or exc}.", code="audio-file"
+            ) from exc
+        try:
+            audio = decode_audio(str(path), sampling_rate=WHISPER_RATE)
+        except Exception as exc:  # PyAV raises a zoo of error types, with raw FFmpeg errnos
+            raise SpeechToTextError(
+                f"{path.name} is not audio Hearth can read: it is damaged, empty, or in a "
+                "format this computer has no decoder for.",
+                code="audio-file",
+                details=repr(exc),
             ) from exc
         return self._run(audio, float(len(audio)) / WHISPER_RATE, cancel)
 
