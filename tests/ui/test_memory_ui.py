@@ -187,6 +187,36 @@ def test_folders_are_indexed_with_progress_and_can_be_removed(
     assert browser.service.memory.store.count("document") == 0
 
 
+def test_skipped_files_can_be_retried_from_the_folders_tab(
+    qtbot: QtBot, memory_window: MainWindow, tmp_path: Path
+) -> None:
+    """A skipped file unchanged on disk is not read again by itself; "Retry skipped files"
+    reads it (here the user repaired it keeping its size and time, as a restore might)."""
+    import os
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    note = folder / "note.md"
+    note.write_bytes(b" " * 30)  # blank: "has no text Hearth can read"
+    browser = memory_window.open_memory(tab="Folders")
+    assert browser is not None
+    with qtbot.waitSignal(browser.service.index_finished, timeout=60000):
+        browser.add_folder(str(folder))
+    assert "note.md has no text" in browser.skipped.toPlainText()
+    assert browser.retry_button.isVisible() and browser.retry_button.isEnabled()
+    stamp = note.stat()
+    note.write_bytes(b"The shed key hangs by the door")
+    os.utime(note, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    with qtbot.waitSignal(browser.service.index_finished, timeout=60000):
+        browser.index_now()
+    assert "note.md has no text" in browser.skipped.toPlainText()  # unchanged: not read again
+    with qtbot.waitSignal(browser.service.index_finished, timeout=60000):
+        qtbot.mouseClick(browser.retry_button, Qt.MouseButton.LeftButton)
+    assert browser.index_label.text().startswith("1 file(s) indexed")
+    assert not browser.skipped.isVisible() and not browser.retry_button.isVisible()
+    assert browser.service.memory.store.count("document") == 1
+
+
 def test_indexing_waits_while_a_turn_runs(qtbot: QtBot, memory_window: MainWindow) -> None:
     window = memory_window
     service = window.backend.memory_service
