@@ -58,6 +58,7 @@ def make_language_model(
         name=spec.title,
         n_ctx=settings.context_tokens,
         n_threads=settings.llm_threads,
+        verify=registry.verifier(spec.id),
     )
 
 
@@ -70,6 +71,7 @@ def make_speech_to_text(registry: ModelRegistry, model_id: str, settings: Settin
         name=spec.title,
         language="en" if spec.id.endswith(".en") else None,
         cpu_threads=settings.llm_threads,
+        verify=registry.verifier(spec.id),
     )
 
 
@@ -79,7 +81,11 @@ def make_text_to_speech(registry: ModelRegistry, voice_id: str) -> TextToSpeech:
         raise ModelError(f"'{spec.title}' is not a voice.", code="model-kind")
     onnx = next(f.name for f in spec.files if f.name.endswith(".onnx"))
     return PiperTextToSpeech(
-        lambda: registry.resolve(spec.id).directory, name=spec.title, voice_file=onnx, threads=1
+        lambda: registry.resolve(spec.id).directory,
+        name=spec.title,
+        voice_file=onnx,
+        threads=1,
+        verify=registry.verifier(spec.id),
     )
 
 
@@ -128,7 +134,11 @@ def make_text_embedder(registry: ModelRegistry, settings: Settings) -> TextEmbed
     from app.engines.text_embedder import SentenceEmbedder
 
     spec = registry.spec(TEXT_EMBEDDER)
-    return SentenceEmbedder(lambda: registry.resolve(spec.id).directory, name=spec.title)
+    return SentenceEmbedder(
+        lambda: registry.resolve(spec.id).directory,
+        name=spec.title,
+        verify=registry.verifier(spec.id),
+    )
 
 
 def open_memory_store(paths: Paths, settings: Settings) -> ChromaMemory:

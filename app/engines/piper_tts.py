@@ -18,6 +18,7 @@ from typing import Any
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, ModelCorruptError
 from app.core.ports import AudioClip
+from app.engines.models import verified_while_loading
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,10 @@ class PiperTextToSpeech:
         name: str,
         voice_file: str = "en_US-joe-medium.onnx",
         threads: int = 1,
+        verify: Callable[[], None] | None = None,
     ) -> None:
         self._locate = voice_dir if callable(voice_dir) else (lambda: Path(voice_dir))
+        self._verify = verify
         self._name = name
         self._voice_file = voice_file
         self._threads = threads
@@ -76,13 +79,14 @@ class PiperTextToSpeech:
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = self._threads
                 options.inter_op_num_threads = 1
-                session = onnxruntime.InferenceSession(
-                    str(model), sess_options=options, providers=["CPUExecutionProvider"]
-                )
+                with verified_while_loading(self._verify):
+                    session = onnxruntime.InferenceSession(
+                        str(model), sess_options=options, providers=["CPUExecutionProvider"]
+                    )
             except (OSError, ValueError, KeyError, RuntimeError) as exc:
                 raise ModelCorruptError(
                     f"The voice {model.name} could not be loaded; it may be damaged. "
-                    "Run `hearth doctor --verify` to check it.",
+                    "Run `hearth doctor` to check it.",
                     details=repr(exc),
                 ) from exc
             self._voice = PiperVoice(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import AssistantError, ModelCorruptError
+from app.engines.models import verified_while_loading
 from app.engines.torchvision_compat import import_torchvision
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,10 @@ class SentenceEmbedder:
         name: str = "all-MiniLM-L6-v2",
         threads: int = 2,
         batch_size: int = 32,
+        verify: Callable[[], None] | None = None,
     ) -> None:
         self._locate = locate
+        self._verify = verify
         self._name = name
         self._threads = threads
         self._batch_size = batch_size
@@ -65,7 +68,8 @@ class SentenceEmbedder:
 
             torch.set_num_threads(self._threads)
             try:
-                model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+                with verified_while_loading(self._verify):
+                    model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
             except (OSError, RuntimeError, ValueError) as exc:
                 raise ModelCorruptError(
                     f"The text embedding model in {folder} could not be loaded. Reinstall it "

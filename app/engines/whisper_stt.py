@@ -18,6 +18,7 @@ from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, ModelCorruptError
 from app.core.files import FileRefusedError, check_regular_file
 from app.core.ports import AudioClip, Transcript
+from app.engines.models import verified_while_loading
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,10 @@ class WhisperSpeechToText:
         cpu_threads: int = 2,
         beam_size: int = 1,
         vad: bool = True,
+        verify: Callable[[], None] | None = None,
     ) -> None:
         self._locate = model_dir if callable(model_dir) else (lambda: Path(model_dir))
+        self._verify = verify
         self._name = name
         self.language = language
         self._threads = cpu_threads
@@ -81,18 +84,20 @@ class WhisperSpeechToText:
             from faster_whisper import WhisperModel
 
             try:
-                self._model = WhisperModel(
-                    str(folder),
-                    device="cpu",
-                    compute_type="int8",
-                    cpu_threads=self._threads,
-                    num_workers=1,
-                    local_files_only=True,
-                )
+                with verified_while_loading(self._verify):
+                    model = WhisperModel(
+                        str(folder),
+                        device="cpu",
+                        compute_type="int8",
+                        cpu_threads=self._threads,
+                        num_workers=1,
+                        local_files_only=True,
+                    )
+                self._model = model
             except (RuntimeError, ValueError, OSError) as exc:
                 raise ModelCorruptError(
                     f"The speech model in {folder} could not be loaded; it may be damaged. "
-                    "Run `hearth doctor --verify` to check it.",
+                    "Run `hearth doctor` to check it.",
                     details=repr(exc),
                 ) from exc
             self.load_seconds = time.monotonic() - started

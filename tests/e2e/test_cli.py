@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from app.filelock import APP_HOLDER, FileLock, LockOwner
 
 from tests.conftest import hearth_env, require
 
@@ -158,7 +159,7 @@ def test_second_launch_focuses_the_first_and_a_killed_one_frees_the_lock(
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not (
                 lock.exists()
-                and lock.read_text().strip() == str(first.pid)
+                and lock.read_text().split() == [str(first.pid), *APP_HOLDER.split()]
                 and log.exists()
                 and "loaded" in log.read_text()
             ):
@@ -180,10 +181,10 @@ def test_second_launch_focuses_the_first_and_a_killed_one_frees_the_lock(
     ) as third:
         try:
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and lock.read_text().strip() != str(third.pid):
+            while time.monotonic() < deadline and not lock.read_text().startswith(f"{third.pid}\n"):
                 assert third.poll() is None, "the new instance refused to start"
                 time.sleep(0.2)
-            assert lock.read_text().strip() == str(third.pid)
+            assert FileLock(lock).owner() == LockOwner(third.pid, APP_HOLDER)
         finally:
             third.terminate()
             third.wait(30)

@@ -272,3 +272,42 @@ def test_remember_from_the_command_line_while_the_window_is_open_is_kept(
     assert window.returncode == 0, output
     recalled = hearth(hearth_exe, tmp_path, "recall", "what colour is my car?")
     assert "my car is blue" in recalled.stdout, recalled.stdout
+
+
+def test_a_model_damaged_in_place_with_its_times_restored_is_never_used(
+    hearth_exe: str, tmp_path: Path
+) -> None:
+    """One byte flipped in the middle of the assembled GGUF, its mtime put back: doctor said ok
+    and `hearth ask` answered from the damaged file. Now it is hashed beside every load."""
+    from app.engines.models import ModelRegistry
+    from app.settings import DEFAULT_MODEL, Paths
+
+    from tests.engines.test_registry import flip_keeping_times
+
+    env = dict(hearth_env(tmp_path), HEARTH_CACHE_DIR=str(tmp_path / "cache"))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [hearth_exe, *args], env=env, capture_output=True, text=True, timeout=600, check=False
+        )
+
+    assert run("doctor").returncode == 0  # assembles Hearth's own copies into this cache
+    models = Paths(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache").models_cache
+    [gguf] = (models / DEFAULT_MODEL).glob("*.gguf")
+    flip_keeping_times(gguf)  # the ctime moved: finding the model hashes it, and rebuilds it
+    healed = run("ask", "Say hello.")
+    assert healed.returncode == 0 and healed.stdout.strip(), healed.stderr
+    assert "is damaged; assembling again" in healed.stderr
+
+    flip_keeping_times(gguf)  # and now as bit rot would: nothing on disk says it changed
+    registry = ModelRegistry(models)
+    registry._remember(gguf, registry.spec(DEFAULT_MODEL).files[0].sha256)
+    refused = run("ask", "Say hello.")
+    assert refused.returncode == 1 and refused.stdout.strip() == "", refused.stdout
+    assert "was damaged, so it was not used" in refused.stderr, refused.stderr
+    answered = run("ask", "Say hello.")  # built again from the packages
+    assert answered.returncode == 0 and answered.stdout.strip(), answered.stderr
+
+    flip_keeping_times(gguf)
+    checked = run("doctor")
+    assert "damaged" in checked.stderr and "All models are ready." in checked.stdout

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from app.core.errors import ModelCorruptError, ModelMissingError
-from app.engines.models import ModelRegistry, load_manifest
+from app.engines.models import ModelRegistry, load_manifest, verified_while_loading
 
 PART_SIZE = 3 * 1024 * 1024 + 17
 
@@ -184,6 +184,84 @@ def test_damaged_assembled_copy_is_rebuilt(fx: Fixture) -> None:
     assert again.read_bytes() == b"".join(fx.parts)
 
 
+def flip_keeping_times(path: Path) -> None:
+    """One byte in the middle rewritten in place, size and mtime put back (issue 9)."""
+    before = path.stat()
+    with path.open("r+b") as handle:
+        handle.seek(before.st_size // 2)
+        byte = handle.read(1)
+        handle.seek(before.st_size // 2)
+        handle.write(bytes([byte[0] ^ 0x01]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+
+
+@pytest.mark.parametrize("model", ["single-model", "split-model"])
+def test_a_byte_flipped_with_size_and_mtime_kept_is_caught_before_use(
+    fx: Fixture, model: str
+) -> None:
+    path = fx.registry().resolve(model).path  # hashed and stamped, as on an earlier day
+    flip_keeping_times(path)
+    statuses = {s.spec.id: s for s in fx.registry().status(verify=True)}  # hearth doctor
+    if model == "single-model":  # in its package: the message says what to reinstall
+        assert not statuses[model].ok and "--force-reinstall" in statuses[model].message
+    else:  # Hearth's own copy: doctor built it again from the packages
+        assert statuses[model].ok and path.read_bytes() == b"".join(fx.parts)
+        flip_keeping_times(path)
+    loaded: list[bytes] = []
+    with (
+        pytest.raises(ModelCorruptError, match="checksum" if model == "single-model" else "was "),
+        verified_while_loading(fx.registry().verifier(model)),
+    ):
+        loaded.append(path.read_bytes())  # the library reading the file in
+    if model == "split-model":  # the damaged copy is gone and comes back whole
+        assert not path.exists()
+        assert fx.registry().resolve(model).path.read_bytes() == b"".join(fx.parts)
+
+
+def test_damage_that_leaves_every_stamp_alone_is_still_caught_at_the_next_start(
+    fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bit rot changes no time at all; the cached stamp matches, the hash at load does not."""
+    from app.engines import models
+
+    registry = fx.registry()
+    path = registry.resolve("single-model").path
+    flip_keeping_times(path)
+    sha256 = registry.spec("single-model").files[0].sha256
+    registry._remember(path, sha256)  # the stamp now matches the damaged file
+    monkeypatch.setattr(models, "_HASHED_NOW", {})  # a new process
+    assert fx.registry().resolve("single-model").path == path  # finding it trusts the stamp
+    with (
+        pytest.raises(ModelCorruptError, match="does not match its checksum"),
+        verified_while_loading(fx.registry().verifier("single-model")),
+    ):
+        path.read_bytes()
+
+
+def test_verification_beside_a_load_lets_a_good_model_through_and_explains_a_bad_load(
+    fx: Fixture,
+) -> None:
+    registry = fx.registry()
+    path = registry.resolve("split").path  # as an engine does: locate, then load beside the hash
+    with verified_while_loading(registry.verifier("split")):
+        loaded = path.read_bytes()
+    assert loaded == b"".join(fx.parts)
+    with pytest.raises(ValueError, match="library"), verified_while_loading(None):
+        raise ValueError("the library's own error")
+    flip_keeping_times(registry.resolve("split").path)
+    with (
+        pytest.raises(ModelCorruptError, match="was damaged"),
+        verified_while_loading(fx.registry().verifier("split")),
+    ):
+        raise RuntimeError("gguf_init_from_file failed")  # a damaged file explains it better
+
+
 def test_unknown_model_id(fx: Fixture) -> None:
     with pytest.raises(ModelMissingError, match="no model called"):
         fx.registry().resolve("nope")
@@ -193,7 +271,7 @@ KILLED_ASSEMBLY = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from app.engines.models import ModelRegistry, load_manifest
+from app.engines.models import ModelRegistry, load_manifest, verified_while_loading
 
 class Paused(ModelRegistry):
     calls = 0
