@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from app.ui.main_window import MainWindow
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QLabel, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
@@ -23,7 +23,7 @@ def png_file(path: Path, color: str = "orange", size: tuple[int, int] = (120, 80
 
 
 def drop(qtbot: QtBot, target: QWidget, mime: QMimeData) -> None:
-    pos = QPointF(target.width() / 2, target.height() / 2)
+    pos = QPoint(target.width() // 2, target.height() // 2)  # PySide6 6.11: QPoint only
     actions = Qt.DropAction.CopyAction
     enter = QDragEnterEvent(
         pos,
@@ -35,7 +35,7 @@ def drop(qtbot: QtBot, target: QWidget, mime: QMimeData) -> None:
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
     event = QDropEvent(
-        pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        QPointF(pos), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
     QApplication.sendEvent(target, event)
 
