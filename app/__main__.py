@@ -17,12 +17,13 @@ import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa: E402
-from app.terminal import safe  # noqa: E402
+from app.terminal import ProgressLine, safe  # noqa: E402
 
 if TYPE_CHECKING:
     from app.core.errors import AssistantError
@@ -364,7 +365,15 @@ def transcribe(paths: Paths, file: Path, model: str | None, language: str | None
         assert isinstance(stt, WhisperSpeechToText)
         if language:
             stt.language = language
-        result = stt.transcribe_file(file, cancel=CancelToken())
+        with ProgressLine() as line:
+
+            def progress(done: float, total: float) -> None:
+                line.update(
+                    f"{safe(file.name)}: {_clock(done)} of {_clock(total)} transcribed",
+                    now=time.monotonic(),
+                )
+
+            result = stt.transcribe_file(file, cancel=CancelToken(), on_progress=progress)
     except AssistantError as exc:
         print(f"hearth: {safe(exc.message)}", file=sys.stderr)
         return 1
@@ -373,6 +382,12 @@ def transcribe(paths: Paths, file: Path, model: str | None, language: str | None
         return 2
     print(safe(result.text))
     return 0
+
+
+def _clock(seconds: float) -> str:
+    """"4:07"."""
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def doctor(paths: Paths) -> int:

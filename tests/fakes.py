@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, ModelCorruptError
@@ -240,7 +240,13 @@ class FakeSpeechToText:
     def load(self) -> None:
         self._loaded = True
 
-    def transcribe(self, clip: AudioClip, *, cancel: CancelToken) -> Transcript:
+    def transcribe(
+        self,
+        clip: AudioClip,
+        *,
+        cancel: CancelToken,
+        on_progress: Callable[[float, float], None] | None = None,
+    ) -> Transcript:
         self.load()
         self.clips.append(clip)
         if self.delay:

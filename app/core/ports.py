@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -122,8 +122,16 @@ class SpeechToText(Protocol):
 
     def load(self) -> None: ...
 
-    def transcribe(self, clip: AudioClip, *, cancel: CancelToken) -> Transcript:
-        """Whole-clip transcription; stops between segments once ``cancel`` is set."""
+    def transcribe(
+        self,
+        clip: AudioClip,
+        *,
+        cancel: CancelToken,
+        on_progress: Callable[[float, float], None] | None = None,
+    ) -> Transcript:
+        """Whole-clip transcription, every word of it however long the clip; stops between
+        segments once ``cancel`` is set. ``on_progress(seconds done, seconds in all)`` is
+        called as a long clip advances."""
         ...
 
     def close(self) -> None: ...

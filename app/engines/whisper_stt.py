@@ -1,12 +1,15 @@
-"""Speech to text with faster-whisper (CTranslate2), tuned for short spoken commands.
+"""Speech to text with faster-whisper (CTranslate2): short commands fast, long recordings whole.
 
 beam_size=1, the language fixed when known, condition_on_previous_text off and Silero VAD on
-(it ships inside faster-whisper) trim silence and keep a short command fast. Threads are set
+(it ships inside faster-whisper) trim silence and keep a short command fast. Audio longer than
+28 s is cut at its silences into pieces of at most 30 s, each transcribed with timestamps on,
+with progress (see ``_in_pieces`` for why). Threads are set
 explicitly: the language model and the voice share the same two cores.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -27,6 +30,30 @@ WHISPER_RATE = 16000
 
 class SpeechToTextError(AssistantError):
     code = "stt"
+
+
+LONG_CLIP_SECONDS = 28.0
+"""Longer audio is transcribed in pieces (see ``_in_pieces``); a command stays one call."""
+PIECE_SECONDS = 30.0
+"""Whisper's window: a piece never exceeds it."""
+ProgressCallback = Callable[[float, float], None]
+"""(seconds transcribed, seconds in all)."""
+
+
+def speech_pieces(spans: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """Speech spans (sample offsets, each at most ``limit`` long) grouped into pieces of at most
+    ``limit`` samples; each cut between two pieces lies in the middle of the silence there."""
+    pieces: list[list[int]] = []
+    for start, end in spans:
+        if pieces and end - pieces[-1][0] <= limit:
+            pieces[-1][1] = end
+        else:
+            pieces.append([start, end])
+    for before, after in itertools.pairwise(pieces):
+        middle = (before[1] + after[0]) // 2
+        before[1] = min(middle, before[0] + limit)
+        after[0] = max(middle, after[1] - limit)
+    return [(start, end) for start, end in pieces]
 
 
 def clip_to_float32(clip: AudioClip) -> Any:
@@ -103,10 +130,18 @@ class WhisperSpeechToText:
             self.load_seconds = time.monotonic() - started
             log.info("loaded speech model %s in %.2f s", folder.name, self.load_seconds)
 
-    def transcribe(self, clip: AudioClip, *, cancel: CancelToken) -> Transcript:
-        return self._run(clip_to_float32(clip), clip.duration, cancel)
+    def transcribe(
+        self,
+        clip: AudioClip,
+        *,
+        cancel: CancelToken,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        return self._run(clip_to_float32(clip), clip.duration, cancel, on_progress)
 
-    def transcribe_file(self, path: Path, *, cancel: CancelToken) -> Transcript:
+    def transcribe_file(
+        self, path: Path, *, cancel: CancelToken, on_progress: ProgressCallback | None = None
+    ) -> Transcript:
         """Any audio file PyAV can decode (wav, mp3, ogg, m4a, ...); regular files only."""
         from faster_whisper import decode_audio
 
@@ -127,35 +162,100 @@ class WhisperSpeechToText:
                 code="audio-file",
                 details=repr(exc),
             ) from exc
-        return self._run(audio, float(len(audio)) / WHISPER_RATE, cancel)
+        return self._run(audio, float(len(audio)) / WHISPER_RATE, cancel, on_progress)
 
-    def _run(self, audio: Any, seconds: float, cancel: CancelToken) -> Transcript:
+    def _run(
+        self,
+        audio: Any,
+        seconds: float,
+        cancel: CancelToken,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcript:
         self.load()
         try:
-            segments, info = self._model.transcribe(
-                audio,
-                language=self.language,
-                beam_size=self._beam,
-                vad_filter=self._vad,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-            )
-            texts: list[str] = []
-            for segment in segments:  # lazy: decoding happens while iterating
-                if cancel.is_cancelled():
-                    break
-                texts.append(segment.text.strip())
+            if seconds <= LONG_CLIP_SECONDS:
+                texts, language, speech = self._whole(audio, seconds, cancel)
+            else:
+                texts, language, speech = self._in_pieces(audio, seconds, cancel, on_progress)
         except RuntimeError as exc:
             raise SpeechToTextError(
                 "Speech recognition failed. The details are in the log.", details=repr(exc)
             ) from exc
-        speech = float(getattr(info, "duration_after_vad", seconds) or 0.0)
         return Transcript(
             text=" ".join(t for t in texts if t).strip(),
-            language=str(info.language),
+            language=language,
             audio_seconds=seconds,
             speech_seconds=speech,
         )
+
+    def _whole(
+        self, audio: Any, seconds: float, cancel: CancelToken
+    ) -> tuple[list[str], str, float]:
+        """A command: one padded 30 s window, timestamps off (the fastest call)."""
+        segments, info = self._model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=self._beam,
+            vad_filter=self._vad,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+        )
+        texts: list[str] = []
+        for segment in segments:  # lazy: decoding happens while iterating
+            if cancel.is_cancelled():
+                break
+            texts.append(segment.text.strip())
+        speech = float(getattr(info, "duration_after_vad", seconds) or 0.0)
+        return texts, str(info.language), speech
+
+    def _in_pieces(
+        self,
+        audio: Any,
+        seconds: float,
+        cancel: CancelToken,
+        on_progress: ProgressCallback | None,
+    ) -> tuple[list[str], str, float]:
+        """A long recording, cut at its silences into pieces of at most 30 s, each transcribed
+        with timestamps on.
+
+        In one call with timestamps off (the command path), a window whose speech runs to its
+        edge yields a few words and the decoder then jumps a whole 30 s on: a 247 s clip lost
+        whole paragraphs (375 of 668 words). With timestamps the decoder resumes at the last
+        word it placed. The compression-ratio fallback is off: it fires on every window of
+        repetitive speech and resamples it into invented words (a sentence said 150 times
+        came back as 10 words); the log-probability fallback stays."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        spans = get_speech_timestamps(
+            audio,
+            VadOptions(max_speech_duration_s=PIECE_SECONDS - 1, min_silence_duration_ms=160),
+        )
+        pieces = speech_pieces(
+            [(int(s["start"]), int(s["end"])) for s in spans], int(PIECE_SECONDS * WHISPER_RATE)
+        )
+        language = self.language
+        texts: list[str] = []
+        for start, end in pieces:
+            if cancel.is_cancelled():
+                break
+            segments, info = self._model.transcribe(
+                audio[start:end],
+                language=language,
+                beam_size=self._beam,
+                vad_filter=False,
+                condition_on_previous_text=False,
+                without_timestamps=False,
+                compression_ratio_threshold=None,
+            )
+            language = language or str(info.language)  # detected once, on the first piece
+            for segment in segments:
+                if cancel.is_cancelled():
+                    break
+                texts.append(segment.text.strip())
+                if on_progress is not None:
+                    on_progress(min(seconds, start / WHISPER_RATE + segment.end), seconds)
+        speech = sum(end - start for start, end in pieces) / WHISPER_RATE
+        return texts, language or "", speech
 
     def close(self) -> None:
         with self._lock:

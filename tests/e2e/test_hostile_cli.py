@@ -220,9 +220,12 @@ def test_a_blank_question_and_a_broken_audio_file_get_plain_words(
     assert piped.returncode == 1 and "named pipe" in piped.stderr
 
 
-def test_ctrl_c_stops_a_transcription_without_a_traceback(hearth_exe: str, tmp_path: Path) -> None:
+@pytest.mark.timeout(600)
+def test_a_long_file_is_transcribed_with_progress_and_ctrl_c_stops_it_plainly(
+    hearth_exe: str, tmp_path: Path
+) -> None:
     speech = tmp_path / "long.wav"
-    text = "This is a long recording that is being written down word by word. " * 12
+    text = "This is a long recording that is being written down word by word. " * 20
     made = hearth(hearth_exe, tmp_path, "say", text, "-o", str(speech))
     assert made.returncode == 0, made.stderr
     run = subprocess.Popen(
@@ -232,11 +235,16 @@ def test_ctrl_c_stops_a_transcription_without_a_traceback(hearth_exe: str, tmp_p
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)  # well inside the transcription
+    assert run.stderr is not None
+    first = run.stderr.readline()  # the first progress line: well inside the transcription
+    assert "long.wav: 0:" in first and "transcribed" in first, first
     run.send_signal(signal.SIGINT)
-    _out, err = run.communicate(timeout=60)
+    _out, err = run.communicate(timeout=120)
     assert run.returncode == 130, err
-    assert "Traceback" not in err and "stopped" in err
+    assert "Traceback" not in err and "hearth: stopped." in err
+    whole = hearth(hearth_exe, tmp_path, "transcribe", str(speech))
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.lower().count("long recording") >= 18, whole.stdout
 
 
 def test_remember_from_the_command_line_while_the_window_is_open_is_kept(

@@ -181,3 +181,70 @@ def test_cli_say_then_transcribe(hearth_exe: str, tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 1 and "does not exist" in bad.stderr
+
+
+# -- long recordings (issue 9): every word of them, with progress ------------------------------
+
+LONG_TEXT = """
+Hearth keeps everything on the computer in front of you. When you ask it a question, the words
+you type or say are read by a small language model that runs on the processor of this machine,
+and the answer is written back to you one word at a time. Nothing is sent to a server, and
+nothing waits for a network that may not be there.
+
+The assistant can listen as well as read. Hold the talk key and speak, and your voice is turned
+into text by a speech model that also lives on this computer. Let go of the key, and the answer
+is spoken aloud by a voice that was installed together with the program. The first sentence is
+spoken while the rest of the answer is still being written.
+
+Your notes and documents can be added to its memory. Choose a folder, and every text file, web
+page, word processor document and printed report in it is read and cut into short passages.
+Each passage is turned into a list of numbers that captures what it is about, so that a later
+question can find the passages that matter even when it uses other words.
+
+When the answer comes from one of your files, the file is named under the reply, and a click
+opens it at the passage that was used. When nothing in memory is close enough, the assistant
+says that it does not know instead of making something up. That is the promise of the program.
+
+A long recording should come back whole. A lecture, a meeting or a letter read aloud may last
+many minutes, and every paragraph of it matters to the person who recorded it. Losing a single
+sentence without a word of warning would be worse than refusing the file, because nobody would
+notice until it was too late. The recording is therefore cut at its pauses into pieces that the
+speech model can hold at once, and every piece is written down in turn, with the time it began.
+
+The weather in the mountains changed quickly that afternoon. Clouds came over the ridge, the
+wind turned cold, and the walkers went back down the valley before the rain. At the bottom they
+found a small inn with a fire, hot soup and bread, and they stayed there until the evening.
+"""
+
+
+@pytest.mark.timeout(900)
+def test_a_long_recording_is_transcribed_whole_with_progress(tts: TextToSpeech) -> None:
+    """A 247 s recording once came back with 375 of 668 words, whole paragraphs missing."""
+    clip = speak(tts, " ".join((LONG_TEXT + LONG_TEXT).split()))
+    assert clip.duration > 200
+    stt = stt_engine("whisper-tiny.en")
+    progress: list[tuple[float, float]] = []
+    result = stt.transcribe(
+        clip, cancel=CancelToken(), on_progress=lambda d, t: progress.append((d, t))
+    )
+    stt.close()
+    errors, words = word_errors(LONG_TEXT + LONG_TEXT, result.text)
+    heard = len(normalise(result.text))
+    print(f"{clip.duration:.0f} s: {heard} of {words} words, WER {errors / words:.3f}")
+    assert heard >= 0.95 * words, result.text
+    assert errors / words <= 0.12, result.text
+    assert len(progress) > 20 and all(t == clip.duration for _, t in progress)
+    assert [d for d, _ in progress] == sorted(d for d, _ in progress)
+    assert progress[-1][0] > 0.9 * clip.duration
+
+
+@pytest.mark.timeout(900)
+def test_one_sentence_said_many_times_is_heard_every_time(tts: TextToSpeech) -> None:
+    """Ten minutes of one repeated sentence once gave 10 words."""
+    sentence = "Please bring the blue folder to the meeting on Friday."
+    clip = speak(tts, " ".join([sentence] * 48))
+    assert clip.duration > 120
+    stt = stt_engine("whisper-tiny.en")
+    result = stt.transcribe(clip, cancel=CancelToken())
+    stt.close()
+    assert result.text.lower().count("blue folder") >= 44, result.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -77,3 +78,18 @@ def test_timings_breakdown_and_summary() -> None:
     with pytest.raises(ValueError, match="unknown stage"):
         timings.mark("lunch")
     assert VoiceTimings().summary() == ""
+
+
+def test_speech_pieces_stay_within_the_window_and_cut_in_silences() -> None:
+    from app.engines.whisper_stt import speech_pieces
+
+    limit = 30 * 16000
+    spans = [(s * 16000, (s + 8) * 16000) for s in range(0, 200, 10)]  # 8 s talk, 2 s pause
+    pieces = speech_pieces(spans, limit)
+    assert all(end - start <= limit for start, end in pieces)
+    assert pieces[0][0] == spans[0][0] and pieces[-1][1] == spans[-1][1]
+    for (_, end), (start, _) in itertools.pairwise(pieces):
+        assert end == start  # nothing between two pieces is left out
+        assert any(a_end < end < b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
+    assert speech_pieces([], limit) == []
+    assert speech_pieces([(0, limit)], limit) == [(0, limit)]
