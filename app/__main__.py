@@ -385,7 +385,7 @@ def transcribe(paths: Paths, file: Path, model: str | None, language: str | None
 
 
 def _clock(seconds: float) -> str:
-    """"4:07"."""
+    """Minutes and seconds, as 4:07."""
     whole = round(seconds)
     return f"{whole // 60}:{whole % 60:02d}"
 

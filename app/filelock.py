@@ -65,7 +65,7 @@ class LockOwner:
         return self.holder == APP_HOLDER
 
     def describe(self) -> str:
-        """ "the Hearth window (process 1234)"."""
+        """Who holds the lock, for a message: the Hearth window (process 1234)."""
         return f"{self.holder or 'another Hearth'} (process {self.pid})"
 
 

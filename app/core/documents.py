@@ -185,7 +185,7 @@ class IndexProgress:
         return elapsed / self.files_done * (self.files_total - self.files_done)
 
     def describe(self) -> str:
-        """ "3 of 10 files, 1,200 passages · big.txt part 812 of 14,125"."""
+        """One line of progress: 3 of 10 files, 1,200 passages · big.txt part 812 of 14,125."""
         text = f"{self.files_done} of {self.files_total} files, {self.chunks_done:,} passages"
         if self.current:
             text += f" · {self.current}"
