@@ -488,13 +488,13 @@ class Indexer:
             if note:
                 report.notes.append((key, note))
         except (DocumentError, FileRefusedError) as exc:
-            log.warning("skipped %s: %s", key, exc.message)
+            log.info("skipped %s: %s", key, exc.message)  # the report tells the user
             report.failed.append((key, exc.message))
             self.store.delete_where("document", "path", key)
             record("", "failed", error=exc.message)
         except OSError as exc:
             message = _unreadable(path, exc)
-            log.warning("skipped %s: %s", key, message)
+            log.info("skipped %s: %s", key, message)  # the report tells the user
             report.failed.append((key, message))
             # What an earlier run stored stays: the file may well be readable again soon.
             if before is None:

@@ -92,6 +92,10 @@ class MemoryBrowser(QWidget):
         QShortcut(QKeySequence("Esc"), self).activated.connect(self.close)
         self.refresh()
         self.refresh_folders()
+        if service.indexing:
+            self._indexing(True)
+        elif service.last_report is not None:  # e.g. the re-index when Hearth started
+            self._index_finished(service.last_report)
 
     # -- memories -----------------------------------------------------------------------------
 

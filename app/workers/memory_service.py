@@ -43,6 +43,8 @@ class MemoryService(QObject):
         self.runner = JobRunner("hearth-memory", parent=self)
         self.index_runner = JobRunner("hearth-index", parent=self)
         self._index_job: Job | None = None
+        self.last_report: IndexReport | None = None
+        """What the last indexing run did and skipped (the browser shows it when opened)."""
         self._busy: set[str] = set()
         self._gate = threading.Condition()
 
@@ -237,6 +239,7 @@ class MemoryService(QObject):
 
     def _indexed(self, report: object) -> None:
         if isinstance(report, IndexReport):
+            self.last_report = report
             self.index_finished.emit(report)
             if report.indexed or report.removed:
                 self.changed.emit()
