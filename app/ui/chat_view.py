@@ -124,7 +124,11 @@ class MessageBubble(QFrame):
             picture = QToolButton(self)
             picture.setObjectName("bubbleImage")
             picture.setIcon(QIcon(pixmap))
-            picture.setIconSize(pixmap.size().scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio))
+            size = pixmap.size().scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio)
+            picture.setIconSize(size)
+            if min(size.width(), size.height()) < 8:  # a 2048 x 1 strip: no visible thumbnail
+                picture.setText(f"{name}\n{pixmap.width()} × {pixmap.height()} px")
+                picture.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             picture.setToolTip(f"{name} (click to view)")
             picture.setAutoRaise(True)
             picture.clicked.connect(lambda _=False, n=name, p=pixmap: self._view(n, p))

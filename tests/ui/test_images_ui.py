@@ -175,6 +175,22 @@ def test_an_image_alone_can_be_sent(
     assert not window.busy  # the attachment went with the first message
 
 
+def test_a_20000_by_1_image_is_answered_and_named_under_the_message(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    """A strip of extreme aspect ratio has no visible thumbnail: its name and size stand in."""
+    llm = FakeLanguageModel("It is a thin white line.")
+    window = make_window(llm)
+    window.attach_files([str(png_file(tmp_path / "wide.png", "white", (20000, 1)))])
+    wait_images(qtbot, window, 1)
+    send(qtbot, window, "What is in this image?")
+    wait_turn(qtbot, window)
+    assert texts(window)[1] == ("assistant", "It is a thin white line.")
+    user = window.chat.bubbles()[0]
+    [thumb] = [b for b in user.findChildren(QToolButton) if b.objectName() == "bubbleImage"]
+    assert thumb.text() == "wide.png\n2048 × 1 px"
+
+
 def attach_file(qtbot: QtBot, window: MainWindow, path: Path) -> None:
     count = len(window.attachments)
     window.attach_files([str(path)])
