@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import re
 import signal
 import sqlite3
 import statistics
@@ -28,6 +27,8 @@ import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
+
+from tests.wer import normalise
 
 REPO = Path(__file__).resolve().parents[1]
 HEARTH = REPO / ".venv" / "bin" / "hearth"
@@ -68,18 +69,11 @@ def peak_rss_mb(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> float:
 # -- long audio -----------------------------------------------------------------------------------
 
 
-def words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
-
-
 def wer(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
+    from tests.wer import word_errors
+
+    errors, total = word_errors(reference, hypothesis)
+    return errors / max(1, total)
 
 
 def make_clip(folder: Path, minutes: float) -> tuple[Path, str]:
@@ -142,7 +136,7 @@ def bench_audio(folder: Path, minutes: float) -> list[str]:
             check=True,
         )
         r = json.loads(done.stdout.strip().splitlines()[-1])
-        heard, total = len(words(r["text"])), len(words(reference))
+        heard, total = len(normalise(r["text"])), len(normalise(reference))
         out.append(
             f"  {mode:<6} {r['seconds']:.0f} s clip: {r['spent']:.1f} s "
             f"(RTF {r['spent'] / r['seconds']:.3f}), peak RSS {r['peak_mb']:.0f} MB, "
@@ -157,7 +151,7 @@ def bench_audio(folder: Path, minutes: float) -> list[str]:
 
 def make_text(folder: Path, megabytes: int) -> Path:
     rng = random.Random(9)
-    vocabulary = sorted(set(words(PROSE)))
+    vocabulary = sorted(set(normalise(PROSE)))
     path = folder / "docs" / "huge.txt"
     path.parent.mkdir(parents=True)
     size, target = 0, megabytes * 1_000_000

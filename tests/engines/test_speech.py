@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import wave
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from app.engines.models import ModelRegistry
 from app.settings import DEFAULT_VOICE, Settings
 
 from tests.conftest import hearth_env, require, shared_cache_dir
+from tests.wer import normalise, word_errors
 
 pytestmark = pytest.mark.model
 
@@ -30,23 +30,6 @@ SENTENCES = [
     "Who wrote the novel Pride and Prejudice?",
     "Turn the volume down a little.",
 ]
-
-
-def normalise(text: str) -> list[str]:
-    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
-    numbers = {"six": "6", "ten": "10", "one": "1", "two": "2", "three": "3"}
-    return [numbers.get(w, w) for w in words]
-
-
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edit distance in words, reference length)."""
-    ref, hyp = normalise(reference), normalise(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1], len(ref)
 
 
 def registry() -> ModelRegistry:
