@@ -60,7 +60,7 @@ class ProgressLine:
         self.every = every
         self._text = ""
         self._shown = False
-        self._last = 0.0
+        self._last = float("-inf")  # the first update always shows
         self._lock = threading.RLock()
 
     def __enter__(self) -> ProgressLine:

@@ -203,6 +203,33 @@ def test_the_lock_message_names_the_command_that_holds_the_data_folder(
     assert "the app is running" not in asked.stderr
 
 
+def test_an_image_of_20000_by_1_pixels_still_lets_the_question_be_answered(
+    hearth_exe: str, tmp_path: Path
+) -> None:
+    """A valid 20000 x 1 PNG gave "Reading the text in the image failed." and no answer."""
+    from PIL import Image
+
+    wide = tmp_path / "wide.png"
+    Image.new("RGB", (20000, 1), "white").save(wide)
+    asked = hearth(hearth_exe, tmp_path, "ask", "--model", "fast", "--image", str(wide), "Hi?")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.strip() and "failed" not in asked.stderr
+
+
+def test_recall_shows_nothing_rather_than_hits_of_no_relevance(
+    hearth_exe: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "garden.md").write_text("The tomatoes grow in the north bed.", encoding="utf-8")
+    assert hearth(hearth_exe, tmp_path, "index", str(folder)).returncode == 0
+    unrelated = hearth(hearth_exe, tmp_path, "recall", "quantum chromodynamics lattice")
+    assert unrelated.returncode == 0
+    assert unrelated.stdout.strip() == "Nothing in Hearth's memory is about that."
+    related = hearth(hearth_exe, tmp_path, "recall", "where do the tomatoes grow?")
+    assert related.stdout.startswith("[1] file garden.md"), related.stdout
+
+
 def test_a_blank_question_and_a_broken_audio_file_get_plain_words(
     hearth_exe: str, tmp_path: Path
 ) -> None:
