@@ -150,7 +150,7 @@ class Composer(QWidget):
         layout = QHBoxLayout()
         outer.addLayout(layout)
         self.attach_button = QToolButton(self)
-        self.attach_button.setText("＋")
+        self.attach_button.setText("+")  # U+FF0B drew as a box in DejaVu Sans
         self.attach_button.setObjectName("attachButton")
         self.attach_button.setToolTip("Attach images (or drop or paste them here)")
         self.attach_button.clicked.connect(self.pick_images)
