@@ -13,7 +13,7 @@ from app.core.assistant import Assistant
 from app.core.cancel import CancelToken
 from app.core.documents import Indexer
 from app.core.errors import AssistantError, ModelError
-from app.core.memory import Memory
+from app.core.memory import Memory, remembered
 from app.core.ports import (
     ImageEmbedder,
     LanguageModel,
@@ -307,7 +307,7 @@ def answer_request(backend: AssistantBackend, request: object, reply: Callable[.
 
     def done(record: object) -> None:
         backend.status_changed.emit(f"Remembered (asked from the command line): {text}")
-        reply({"ok": True, "message": f"Got it. I'll remember: {text}"})
+        reply({"ok": True, "message": remembered(text)})
 
     job.succeeded.connect(done)
     job.failed.connect(

@@ -23,8 +23,7 @@ from app.terminal import ProgressLine, safe
 
 def busy_message(owner: LockOwner | None) -> str:
     """Who is using the data folder, and what to do about it."""
-    if owner is None:
-        return "another Hearth process is using this data folder; try again when it has finished."
+    owner = owner or LockOwner(0, "")  # the lock file could not be read: nobody to name
     if owner.is_app:
         return (
             f"{owner.describe()} is using this data folder: use its Memory window (Ctrl+M), "

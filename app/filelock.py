@@ -66,7 +66,8 @@ class LockOwner:
 
     def describe(self) -> str:
         """Who holds the lock, for a message: the Hearth window (process 1234)."""
-        return f"{self.holder or 'another Hearth'} (process {self.pid})"
+        process = f" (process {self.pid})" if self.pid else ""
+        return f"{self.holder or 'another Hearth process'}{process}"
 
 
 class FileLock:

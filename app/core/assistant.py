@@ -21,6 +21,7 @@ from app.core.memory import (
     forget_intent,
     forget_label,
     remember_intent,
+    remembered,
 )
 from app.core.ports import (
     Attachment,
@@ -270,7 +271,7 @@ class Assistant:
         if fact is not None:
             record = memory.remember_fact(fact, conversation_id=conversation_id)
             emit(EventType.MEMORY, action="remembered", ids=[record.id], texts=[record.text])
-            return f"Got it. I'll remember: {fact}"
+            return remembered(fact)
         what = forget_intent(text)
         if what is not None:
             hits = memory.find_to_forget(what)

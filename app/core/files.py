@@ -62,8 +62,6 @@ def kind_of(mode: int) -> str:
 class Checked:
     """A path that is (or, when listed, was) a regular file Hearth may read."""
 
-    path: Path
-    """The path as the user sees it (a link keeps its own name)."""
     target: Path
     """The file actually read: ``path`` itself, or a link's resolved target."""
     stat: os.stat_result
@@ -76,6 +74,11 @@ def is_within(path: Path, folder: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _regular_only(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise FileRefusedError(f"{path.name} is {kind_of(info.st_mode)}, not a file Hearth reads.")
 
 
 def check_regular_file(path: Path, *, inside: Path | None = None) -> Checked:
@@ -99,9 +102,8 @@ def check_regular_file(path: Path, *, inside: Path | None = None) -> Checked:
         # A link among the folders above the file (the folder itself may be reached
         # through one; that is the user's choice, checked against ``inside`` resolved).
         raise FileRefusedError(f"{path.name} lies outside the folder; it is not read.")
-    if not stat.S_ISREG(info.st_mode):
-        raise FileRefusedError(f"{path.name} is {kind_of(info.st_mode)}, not a file Hearth reads.")
-    return Checked(path, target, info)
+    _regular_only(path, info)
+    return Checked(target, info)
 
 
 def read_regular_file(
@@ -120,10 +122,7 @@ def read_regular_file(
         raise
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileRefusedError(
-                f"{path.name} is {kind_of(info.st_mode)}, not a file Hearth reads."
-            )
+        _regular_only(path, info)  # again, on what was opened
         if info.st_size > max_bytes:
             raise FileTooLargeError(
                 f"{path.name} is {info.st_size / 1e6:,.0f} MB; Hearth reads {what} of up to "

@@ -66,6 +66,11 @@ know tell thing things said says for yet get got let may say see use way ask can
 _STOP = set(_STOP_WORDS.split())
 
 
+def remembered(fact: str) -> str:
+    """What Hearth answers once it has kept a fact (in a chat, or for `hearth ask`)."""
+    return f"Got it. I'll remember: {fact}"
+
+
 def remember_intent(text: str) -> str | None:
     """The fact in "remember that my dog is called Biscuit" (None: not a request to remember)."""
     match = _REMEMBER.match(text)

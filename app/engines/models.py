@@ -226,14 +226,10 @@ def verified_while_loading(verify: Callable[[], None] | None) -> Iterator[None]:
     thread.start()
     try:
         yield
-    except BaseException:
+    finally:
         thread.join()
-        if failure:
-            raise failure[0] from None
-        raise
-    thread.join()
-    if failure:
-        raise failure[0]
+        if failure:  # replaces the load's own error, which stays attached as its context
+            raise failure[0]
 
 
 class ModelRegistry:

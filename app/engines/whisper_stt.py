@@ -3,8 +3,8 @@
 beam_size=1, the language fixed when known, condition_on_previous_text off and Silero VAD on
 (it ships inside faster-whisper) trim silence and keep a short command fast. Audio longer than
 28 s is cut at its silences into pieces of at most 30 s, each transcribed with timestamps on,
-with progress (see ``_in_pieces`` for why). Threads are set
-explicitly: the language model and the voice share the same two cores.
+with progress (see ``_in_pieces`` for why). Threads are set explicitly: the language model and
+the voice share the same two cores.
 """
 
 from __future__ import annotations
