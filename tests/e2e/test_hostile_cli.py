@@ -130,9 +130,12 @@ def stored_done(tmp_path: Path, name: str) -> tuple[str, int, int]:
     if not index_db(tmp_path).is_file():
         return ("", 0, 0)
     with closing(sqlite3.connect(index_db(tmp_path), timeout=30)) as db:
-        row = db.execute(
-            "SELECT status, done, chunks FROM files WHERE path LIKE ?", (f"%{name}",)
-        ).fetchone()
+        try:
+            row = db.execute(
+                "SELECT status, done, chunks FROM files WHERE path LIKE ?", (f"%{name}",)
+            ).fetchone()
+        except sqlite3.OperationalError:  # created, but its tables not yet written
+            return ("", 0, 0)
     return (str(row[0]), int(row[1]), int(row[2])) if row else ("", 0, 0)
 
 
@@ -176,6 +179,32 @@ def test_a_long_file_killed_mid_index_resumes_without_embedding_its_stored_part_
     assert stored_done(tmp_path, "diary.txt") == ("indexed", chunks, chunks)
     last = hearth(hearth_exe, tmp_path, "recall", paragraphs[-1])
     assert f"file diary.txt, part {chunks} " in last.stdout, last.stdout  # the very end is in
+
+
+def test_ctrl_c_mid_index_stops_plainly_and_keeps_what_was_stored(
+    hearth_exe: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    text = "\n\n".join(f"Paragraph {i} tells of the harbour on day {i}. " * 12 for i in range(300))
+    (folder / "log.txt").write_text(text, encoding="utf-8")
+    run = subprocess.Popen(
+        [hearth_exe, "index", str(folder)],
+        env=hearth_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while stored_done(tmp_path, "log.txt")[1] == 0 and time.monotonic() < deadline:
+        assert run.poll() is None, "hearth index ended before it could be interrupted"
+        time.sleep(0.1)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 130, (out, err)
+    assert "Traceback" not in err and "run again to continue where it stopped" in err, err
+    status, done, chunks = stored_done(tmp_path, "log.txt")
+    assert status == "pending" and 0 < done < chunks, (status, done, chunks)
 
 
 def test_the_lock_message_names_the_command_that_holds_the_data_folder(
