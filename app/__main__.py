@@ -14,16 +14,14 @@ install_network_guard()
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import logging  # noqa: E402
-import signal  # noqa: E402
 import sys  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa: E402
-from app.terminal import ProgressLine, safe  # noqa: E402
+from app.terminal import ProgressLine, ctrl_c_cancels, safe  # noqa: E402
 
 if TYPE_CHECKING:
     from app.core.errors import AssistantError
@@ -54,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="an image to ask about (repeat for several)",
     )
+    ask.add_argument(
+        "--yes", action="store_true", help="answer yes to a question before cancelling"
+    )
+    reminders = sub.add_parser("reminders", help="list pending timers and reminders")
+    reminders.add_argument("--json", action="store_true", help="as JSON, for scripts")
     say = sub.add_parser("say", help="speak text into a WAV file")
     say.add_argument("text", nargs="+")
     say.add_argument("-o", "--output", required=True, help="the WAV file to write")
@@ -101,7 +104,10 @@ def _main(argv: Sequence[str] | None) -> int:
             args.max_tokens,
             args.stats,
             images=[Path(p) for p in args.image],
+            yes=args.yes,
         )
+    if args.command == "reminders":
+        return list_reminders(paths, as_json=args.json)
     if args.command == "say":
         return say(paths, " ".join(args.text), Path(args.output), args.rate, args.volume)
     if args.command == "transcribe":
@@ -135,6 +141,7 @@ def ask(
     show_stats: bool,
     *,
     images: Sequence[Path] = (),
+    yes: bool = False,
 ) -> int:
     from app.bootstrap import make_language_model
     from app.core.assistant import Assistant
@@ -147,6 +154,10 @@ def ask(
     if not question.strip() and not images:
         print('hearth: the question is empty: hearth ask "what is ...?"', file=sys.stderr)
         return 2
+    if not images:
+        done = ask_tools(paths, question, yes)
+        if done is not None:
+            return done
     settings = load_settings(paths.settings_file)
     if model:
         settings = settings.replace(model=model).validated()
@@ -191,18 +202,10 @@ def ask(
         elif event.type is EventType.STATS:
             outcome["stats"] = dict(event.data)
 
-    previous = signal.getsignal(signal.SIGINT)
-
-    def interrupt(_sig: int, _frame: object) -> None:
-        cancel.cancel("interrupted")
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, interrupt)
     try:
-        assistant.turn(conversation.id, question, on_event, cancel, attachments)
+        with ctrl_c_cancels(cancel):
+            assistant.turn(conversation.id, question, on_event, cancel, attachments)
     finally:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, previous)
         llm.close()
     sys.stdout.write("\n")
     if "error" in outcome:
@@ -218,6 +221,72 @@ def ask(
             file=sys.stderr,
         )
     return 130 if cancel.is_cancelled() else 0
+
+
+def ask_tools(paths: Paths, question: str, yes: bool) -> int | None:
+    """A timer, reminder, sum or date question done by the tools, without loading a model;
+    None when the question is for the model. The alarms are written to the data folder's
+    tools.sqlite3, where an open window picks them up within half a second."""
+    from app.bootstrap import build_alarms
+    from app.core.errors import AssistantError
+    from app.core.handlers import Request
+    from app.core.tools.setup import tool_handler
+
+    try:
+        handler = tool_handler(build_alarms(paths))
+        handled = handler.handle(Request("ask", question))
+    except AssistantError as exc:
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
+        return 1
+    if handled is None:
+        return None
+    if handled.confirm is not None:
+        print(safe(handled.reply))
+        agreed = yes
+        if not yes and sys.stdin.isatty():
+            agreed = input("[y/N] ").strip().lower() in ("y", "yes")
+        if not agreed:
+            print("hearth: nothing changed (add --yes to agree from a script).", file=sys.stderr)
+            return 1
+        handled = handled.confirm.yes()
+    print(safe(handled.reply))
+    return 0
+
+
+def list_reminders(paths: Paths, *, as_json: bool) -> int:
+    """`hearth reminders [--json]`: the pending timers and reminders, soonest first."""
+    import json
+
+    from app.bootstrap import build_alarms
+    from app.core.errors import AssistantError
+    from app.core.tools.alarm_tools import describe_line
+
+    try:
+        book = build_alarms(paths)
+        alarms = book.active()
+    except AssistantError as exc:
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
+        return 1
+    zone = book.clock.zone
+    if as_json:
+        rows = [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "text": a.text,
+                "due": a.local_due(zone).isoformat(timespec="seconds"),
+                "repeat": a.repeat,
+                "state": a.state,
+            }
+            for a in alarms
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not alarms:
+        print("No timers or reminders are set.")
+    for alarm in alarms:
+        print(safe(describe_line(book, alarm)))
+    return 0
 
 
 def ask_memory(
@@ -365,7 +434,8 @@ def transcribe(paths: Paths, file: Path, model: str | None, language: str | None
         assert isinstance(stt, WhisperSpeechToText)
         if language:
             stt.language = language
-        with ProgressLine() as line:
+        cancel = CancelToken()
+        with ProgressLine() as line, ctrl_c_cancels(cancel):
 
             def progress(done: float, total: float) -> None:
                 line.update(
@@ -373,10 +443,13 @@ def transcribe(paths: Paths, file: Path, model: str | None, language: str | None
                     now=time.monotonic(),
                 )
 
-            result = stt.transcribe_file(file, cancel=CancelToken(), on_progress=progress)
+            result = stt.transcribe_file(file, cancel=cancel, on_progress=progress)
     except AssistantError as exc:
         print(f"hearth: {safe(exc.message)}", file=sys.stderr)
         return 1
+    if cancel.is_cancelled():
+        print("hearth: stopped.", file=sys.stderr)
+        return 130
     if result.heard_nothing:
         print("hearth: no speech was heard in that file.", file=sys.stderr)
         return 2

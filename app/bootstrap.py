@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from app.core.assistant import Assistant
 from app.core.cancel import CancelToken
 from app.core.documents import Indexer
 from app.core.errors import AssistantError, ModelError
+from app.core.gate import ForegroundGate
+from app.core.handlers import Handler, MemoryHandler
+from app.core.images import ImageServices
 from app.core.memory import Memory, remembered
 from app.core.ports import (
     ImageEmbedder,
@@ -21,6 +25,8 @@ from app.core.ports import (
     TextEmbedder,
     TextToSpeech,
 )
+from app.core.tools.alarms import AlarmBook
+from app.core.tools.setup import tool_handler
 from app.engines.image_intake import PillowIntake
 from app.engines.llama_llm import LlamaLanguageModel
 from app.engines.models import ModelRegistry
@@ -36,7 +42,9 @@ from app.store.image_files import ImageFiles
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
+    from app.ui.main_window import MainWindow
     from app.workers.backend import AssistantBackend, ImageModelInfo
+    from app.workers.global_keys import GlobalTalkKey
     from app.workers.voice import VoiceController
 
 log = logging.getLogger(__name__)
@@ -99,6 +107,10 @@ class Core:
     memory: Memory
     memory_store: ChromaMemory
     """The same store as ``memory.store``, which also keeps image embeddings."""
+    gate: ForegroundGate
+    """Held by turns, recordings and speech; indexing (and later training) waits on it."""
+    alarms: AlarmBook
+    """Timers and reminders, kept in the data folder."""
 
 
 def build_core(paths: Paths, settings: Settings | None = None) -> Core:
@@ -107,9 +119,49 @@ def build_core(paths: Paths, settings: Settings | None = None) -> Core:
     store = SqliteConversationStore(paths.history_db)
     llm = make_language_model(registry, settings.model, settings)
     memory = build_memory(paths, settings, registry)
-    assert isinstance(memory.store, ChromaMemory)
-    assistant = Assistant(llm, store, settings.assistant_config(), memory)
-    return Core(paths, settings, registry, store, assistant, memory, memory.store)
+    chroma = memory.store
+    assert isinstance(chroma, ChromaMemory)
+    gate = ForegroundGate()
+    images = ImageServices(
+        RapidOcr(), ImageFiles(paths.images_dir), make_image_embedder(settings), lambda: chroma
+    )
+    alarms = build_alarms(paths)
+    handlers: list[Handler] = [
+        MemoryHandler(memory),
+        tool_handler(alarms, remember=note_remembers(memory)),
+    ]
+    assistant = Assistant(
+        llm,
+        store,
+        settings.assistant_config(),
+        memory,
+        images=images,
+        gate=gate,
+        handlers=handlers,
+    )
+    return Core(paths, settings, registry, store, assistant, memory, chroma, gate, alarms)
+
+
+def note_remembers(memory: Memory) -> Callable[[str], Callable[[], None] | None]:
+    """Notes are memories too (source "note"), so recall finds them; undo forgets them."""
+
+    def remember(text: str) -> Callable[[], None] | None:
+        try:
+            record = memory.remember_fact(text, source="note")
+        except AssistantError as exc:
+            log.warning("note not kept in memory: %s", exc.message)
+            return None
+        return lambda: memory.forget_records([record])
+
+    return remember
+
+
+def build_alarms(paths: Paths) -> AlarmBook:
+    """Timers and reminders in the data folder, on the machine's clock and zone."""
+    from app.core.tools.clock import SystemClock
+    from app.store.tools_db import SqliteToolStore
+
+    return AlarmBook(SqliteToolStore(paths.tools_db), SystemClock())
 
 
 def build_memory(paths: Paths, settings: Settings, registry: ModelRegistry | None = None) -> Memory:
@@ -156,7 +208,6 @@ def open_memory_store(paths: Paths, settings: Settings) -> ChromaMemory:
 
 def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
     """Start the desktop app; returns the process exit code."""
-    from PySide6.QtCore import Qt
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -227,12 +278,9 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         models=models,
         save_settings=lambda s: save_settings(paths.settings_file, s),
         data_dir=str(paths.data_dir),
-        ocr=RapidOcr(),
         intake=PillowIntake(),
-        archive=ImageFiles(paths.images_dir),
         embedder_factory=make_image_embedder,
-        image_memory=lambda: core.memory_store,
-        memory_service=MemoryService(core.memory, make_indexer(paths, core.memory)),
+        memory_service=MemoryService(core.memory, make_indexer(paths, core.memory), core.gate),
         image_model_importer=lambda arch, file, config, progress, cancel: import_image_model(
             arch, file, config, progress, cancel, models_dir=paths.image_models_dir
         ),
@@ -243,53 +291,89 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         if voice is None or not isinstance(new, Settings):
             return
         if new.stt_model != voice.stt_model_id:
-            voice.stt = make_speech_to_text(core.registry, new.stt_model, new)
-            voice.stt_model_id = new.stt_model
+            voice.use_speech_to_text(
+                make_speech_to_text(core.registry, new.stt_model, new), new.stt_model
+            )
         voice.apply(VoiceOptions.from_settings(new))
 
     backend.settings_changed.connect(voice_settings)
-    window = MainWindow(backend, voice)
+    if voice is not None:
+        backend.attach_voice(voice.pipeline)  # one foreground gate: the core's
+    from app.workers.alarms import AlarmScheduler
+
+    alarms = AlarmScheduler(core.alarms)
+    window = MainWindow(backend, voice, alarms)
     server = ActivationServer(paths.data_dir)
     if not server.listen():
         log.warning("could not listen for a second launch; it will show a message instead")
 
-    def activate() -> None:
-        window.setWindowState(
-            (window.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
-        )
-        window.show()
-        window.raise_()
-        window.activateWindow()
-
-    server.activation_requested.connect(activate)
+    server.activation_requested.connect(window.bring_back)
     server.request_received.connect(lambda request, reply: answer_request(backend, request, reply))
-    global_keys = None
-    if voice is not None and core.settings.global_talk_key:
-        from app.workers.global_keys import GlobalTalkKey
-
-        global_keys = GlobalTalkKey(core.settings.talk_shortcut)
-        reason = global_keys.start()
-        if reason:
-            log.info("push-to-talk works inside the window only: %s", reason)
-            global_keys = None
-        else:
-            global_keys.pressed.connect(window.global_talk_pressed)
-            global_keys.released.connect(window.global_talk_released)
+    global_keys = start_global_talk_key(window, core.settings)
     _close_on_signals(window)
     window.show()
+    alarms.start()  # what came due while Hearth was closed shows now
     if warm_up:
         backend.warm_up()
         if voice is not None:
             voice.warm_up()
+    code = 1
     try:
-        return int(app.exec())
+        code = int(app.exec())
+        return code
     finally:
+        # Closing the window cancelled every job and stopped the threads that could stop.
         if global_keys is not None:
             global_keys.stop()
         server.close()
-        core.store.close()
-        core.assistant.llm.close()
+        working = still_working(backend, voice)
+        if not working:  # nothing can use the engines and the store any more
+            core.store.close()
+            core.assistant.llm.close()
         lock.release()
+        if working:
+            end_without_waiting(code, working)
+
+
+def still_working(backend: AssistantBackend, voice: VoiceController | None) -> list[str]:
+    """Worker threads still running after the window closed: each is inside work that
+    cannot be interrupted (a model loading), which quitting did not wait for."""
+    runners = [backend.runner, backend.image_runner]
+    if backend.memory_service is not None:
+        runners += [backend.memory_service.index_runner, backend.memory_service.runner]
+    if voice is not None:
+        runners.append(voice.runner)
+    return [runner.name for runner in runners if runner.is_running()]
+
+
+def end_without_waiting(code: int, working: list[str]) -> NoReturn:
+    """End the process now, leaving ``working`` threads unfinished. Python's own ending would
+    destroy their QThreads while they run, which Qt answers with an abort. Nothing is lost:
+    the stores are built to survive a kill at any moment (SQLite WAL, atomic writes)."""
+    log.warning("quitting without waiting for %s (busy loading)", ", ".join(working))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def start_global_talk_key(window: MainWindow, settings: Settings) -> GlobalTalkKey | None:
+    """The talk shortcut from anywhere on the desktop, fed to the window's talk keys (which
+    merge it with the window's own key events); None where the platform does not allow it."""
+    if window.voice is None or not settings.global_talk_key:
+        return None
+    from app.workers.global_keys import GlobalTalkKey
+
+    keys = GlobalTalkKey(settings.talk_shortcut)
+    reason = keys.start()
+    if reason:
+        log.info("push-to-talk works inside the window only: %s", reason)
+        return None
+    window.talk_keys.attach(keys)
+    window.backend.settings_changed.connect(
+        lambda new: keys.set_shortcut(new.talk_shortcut) if isinstance(new, Settings) else None
+    )
+    return keys
 
 
 def answer_request(backend: AssistantBackend, request: object, reply: Callable[..., None]) -> None:
@@ -386,7 +470,7 @@ def _close_on_signals(window: QWidget) -> None:
     from PySide6.QtCore import QTimer
 
     def close(_sig: int, _frame: object) -> None:
-        QTimer.singleShot(0, window.close)
+        QTimer.singleShot(0, getattr(window, "quit", window.close))  # quits, alarms or not
 
     signal.signal(signal.SIGTERM, close)
     signal.signal(signal.SIGINT, close)

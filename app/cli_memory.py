@@ -18,7 +18,7 @@ from app.core.errors import AssistantError
 from app.core.memory import Memory
 from app.filelock import FileLock, LockOwner, command_holder
 from app.settings import Paths, load_settings
-from app.terminal import ProgressLine, safe
+from app.terminal import ProgressLine, ctrl_c_cancels, safe
 
 
 def busy_message(owner: LockOwner | None) -> str:
@@ -95,12 +95,11 @@ def _index(paths: Paths, memory: Memory, folders: Sequence[Path], remove: bool, 
             )
 
         cancel = CancelToken()
-        try:
+        with ctrl_c_cancels(cancel):
             report = indexer.run(wanted, cancel=cancel, progress=progress, retry_failed=retry)
-        except KeyboardInterrupt:
-            line.finish()
-            print("hearth: stopped; run again to continue where it stopped", file=sys.stderr)
-            return 130
+    if report.cancelled:
+        print("hearth: stopped; run again to continue where it stopped", file=sys.stderr)
+        return 130
     print(safe(report.summary()))
     for path, message in report.failed:
         print(safe(f"skipped {path}: {message}"))

@@ -88,6 +88,11 @@ class Paths:
         return self.data_dir / "index.sqlite3"
 
     @property
+    def tools_db(self) -> Path:
+        """Timers, reminders, notes and the calendar."""
+        return self.data_dir / "tools.sqlite3"
+
+    @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 

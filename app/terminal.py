@@ -10,11 +10,17 @@ after them, so a warning never lands in the middle of "12/40 files".
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
 import threading
 import unicodedata
-from typing import ClassVar, TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar, TextIO
+
+if TYPE_CHECKING:
+    from app.core.cancel import CancelToken
 
 _BIDI = {
     "\u061c",
@@ -118,3 +124,23 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def format(self, record: logging.LogRecord) -> str:
         return safe(super().format(record))
+
+
+@contextlib.contextmanager
+def ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
+    """Ctrl+C cancels ``cancel`` instead of raising KeyboardInterrupt, for the commands whose
+    work checks a token. A KeyboardInterrupt can be lost: raised inside a ``__del__`` (a
+    progress bar of a library being collected), Python prints "Exception ignored" and the
+    work runs on to its end. A handler that only sets the token cannot be lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_sig: int, _frame: object) -> None:
+        cancel.cancel("interrupted")
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

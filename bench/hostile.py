@@ -114,7 +114,7 @@ def audio_child(wav: Path, mode: str) -> int:
     seconds = len(audio) / WHISPER_RATE
     started = time.perf_counter()
     if mode == "before":  # the single call every clip took before (issue 9)
-        texts, _language, _speech = stt._whole(audio, seconds, CancelToken())
+        texts, _language, _speech = stt._whole(stt._model.get(), audio, seconds, CancelToken())
         text = " ".join(texts)
     else:
         text = stt._run(audio, seconds, CancelToken()).text

@@ -19,6 +19,15 @@ Run from the repository root::
 
 The parent process imports nothing heavy; it re-invokes ``python -m bench.llm --child MODEL``
 for each model, collects the JSON line each child prints, and prints a final table.
+
+``--suite`` adds the engine suites of :mod:`bench.llm_engine` (one more child per model):
+``grammar`` (tokens/s free, with Hearth's grammar sampler, with llama-cpp-python's stock
+one), ``native`` (ratio to llama.cpp's own llama-bench built from the same source by
+bench/native.py, alternating single runs), ``contention`` (1 and 2 threads, alone and
+beside a busy process, with cancel latency); ``engine`` runs the three, ``all`` adds the
+turns. Every table carries the load average before and after::
+
+    .venv/bin/python -m bench.llm --suite engine --trials 5
 """
 
 from __future__ import annotations
@@ -357,6 +366,198 @@ def run_parent(models: list[str], turns: int, max_tokens: int) -> list[ModelResu
     return results
 
 
+ENGINE_SUITES = ("grammar", "native", "contention")
+
+
+def run_engine_child(
+    model_id: str,
+    suites: list[str],
+    trials: int,
+    flash_attn: bool,
+    binary: str,
+    *,
+    prompt_target: int = 128,
+) -> dict[str, Any]:
+    import app  # noqa: F401  (offline environment first)
+    from app.engines.llama_llm import LlamaLanguageModel
+    from app.engines.models import ModelRegistry
+    from app.settings import Paths
+
+    from bench import llm_engine
+
+    registry = ModelRegistry(Paths.default().models_cache)
+    path = registry.resolve(model_id).path
+    model = LlamaLanguageModel(
+        path, name=model_id, n_ctx=N_CTX, n_threads=N_THREADS, flash_attn=flash_attn
+    )
+    model.load()
+    model.warm_up("You are a helpful assistant.")
+    out: dict[str, Any] = {"model_id": model_id, "flash_attn": flash_attn}
+    out["cancel_inside_batches"] = model.cancels_inside_batches
+    if "grammar" in suites:
+        log(f"[{model_id}] grammar suite")
+        out["grammar"] = llm_engine.suite_grammar(model, trials)
+    if "native" in suites:
+        log(f"[{model_id}] native suite")
+        if binary:
+            out["native"] = llm_engine.suite_native(
+                model,
+                path,
+                Path(binary),
+                threads=N_THREADS,
+                batch=model._llm.n_batch,
+                ubatch=model._llm.context_params.n_ubatch,
+                flash_attn=flash_attn,
+                trials=trials,
+                prompt_target=prompt_target,
+            )
+        else:
+            out["native"] = {"error": "llama-bench unavailable (see the parent's message)"}
+    if "contention" in suites:
+        log(f"[{model_id}] contention suite")
+        out["contention"] = llm_engine.suite_contention(model, trials)
+    model.close()
+    return out
+
+
+def run_engine_parent(
+    models: list[str],
+    suites: list[str],
+    trials: int,
+    flash_attn: bool,
+    policies: list[str],
+    *,
+    prompt_target: int = 128,
+) -> list[dict[str, Any]]:
+    binary = ""
+    if "native" in suites:
+        from bench.native import NativeUnavailableError, ensure_llama_bench
+
+        try:
+            binary = str(ensure_llama_bench())
+        except (NativeUnavailableError, subprocess.CalledProcessError) as exc:
+            log(f"native baseline unavailable: {exc}")
+    results: list[dict[str, Any]] = []
+    for model_id, policy in [(m, p) for m in models for p in policies]:
+        log(f"== {model_id}: engine suites {', '.join(suites)}, wait policy {policy}")
+        command = [
+            sys.executable,
+            "-m",
+            "bench.llm",
+            "--engine-child",
+            model_id,
+            "--suite",
+            *suites,
+            "--trials",
+            str(trials),
+            "--flash-attn",
+            "on" if flash_attn else "off",
+            "--llama-bench",
+            binary,
+            "--prompt-tokens",
+            str(prompt_target),
+        ]
+        env = dict(os.environ)
+        env.pop("OMP_WAIT_POLICY", None)
+        if policy == "passive":
+            env["OMP_WAIT_POLICY"] = "PASSIVE"
+        proc = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False, env=env)
+        line = next(
+            (ln for ln in reversed(proc.stdout.splitlines()) if ln.startswith(RESULT_MARKER)),
+            None,
+        )
+        if proc.returncode != 0 or line is None:
+            results.append({"model_id": model_id, "error": f"child exited {proc.returncode}"})
+            continue
+        results.append({**json.loads(line[len(RESULT_MARKER) :]), "wait_policy": policy})
+    return results
+
+
+def _cores(loads: dict[str, float | None]) -> str:
+    return "/".join("?" if v is None else f"{v:.2f}" for v in loads.values())
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def format_engine_tables(results: list[dict[str, Any]]) -> str:
+    from bench.llm_engine import CLEAN_BELOW
+
+    out: list[str] = []
+    out.append(
+        "(others: CPU cores other processes used meanwhile; the busy cases include the loop)"
+    )
+    for r in results:
+        model_id = f"{r['model_id']} [wait {r.get('wait_policy', '?')}]"
+        if "error" in r:
+            out.append(f"{model_id}: FAILED: {r['error']}")
+            continue
+        grammar = r.get("grammar")
+        if grammar:
+            out.append(
+                f"\n{model_id}: generation tok/s, median of {grammar['trials']} single runs "
+                f"(load {grammar['load_before']} -> {grammar['load_after']})"
+            )
+            for name, values in grammar["tokens_per_s"].items():
+                runs = " ".join(f"{v:.1f}" for v in values)
+                out.append(f"  {name:<15} {_median(values):6.1f}   runs: {runs}")
+            checks = grammar["grammar_checks"]
+            totals = {k: sum(c[k] for c in checks) for k in checks[0]} if checks else {}
+            out.append(
+                f"  grammar checks (best token / tokens near it / whole vocabulary): {totals}"
+            )
+            out.append(f"  valid replies of {grammar['trials']}: {grammar['valid_replies']}")
+            out.append(
+                "  other processes' cores per trial (max over its runs): "
+                + " ".join(f"{c:.2f}" for c in grammar["others_cores"])
+            )
+        native = r.get("native")
+        if native and "error" not in native:
+            out.append(
+                f"\n{model_id}: against llama-bench (same source and libraries), "
+                f"{native['threads']} threads, batch {native['batch']}/{native['ubatch']}, "
+                f"flash-attn {native['flash_attn']} "
+                f"(load {native['load_before']} -> {native['load_after']})"
+            )
+            pp, tg = native["prompt_tokens"], native["n_gen"]
+            clean = native["clean_pairs"]
+            out.append(
+                f"  pairs with other processes under {CLEAN_BELOW} cores: {len(clean)} of "
+                f"{len(native['pp_ratios'])}; per-run others' cores: "
+                + ", ".join(_cores(o) for o in native["others_cores"])
+            )
+            for kind, label in (("pp", f"prompt {pp} tok"), ("tg", f"generate {tg} tok")):
+                out.append(
+                    f"  {label:<16} native {_median(native['native_' + kind]):6.1f}  ours "
+                    f"{_median(native['ours_' + kind]):6.1f}  ratio (median of pairs) "
+                    f"{_fmt(native[kind + '_ratio'], 3)}, clean pairs "
+                    f"{_fmt(native[kind + '_ratio_clean'], 3)}; per pair "
+                    + " ".join(f"{x:.2f}" for x in native[kind + "_ratios"])
+                )
+        elif native:
+            out.append(f"\n{model_id}: native ratio skipped: {native['error']}")
+        contention = r.get("contention")
+        if contention:
+            out.append(
+                f"\n{model_id}: threads under contention, median of {contention['trials']} "
+                f"(load {contention['load_before']} -> {contention['load_after']})"
+            )
+            out.append(
+                f"  {'case':<20} {'prompt tok/s':>12} {'gen tok/s':>10} "
+                f"{'cancel gen ms':>14} {'cancel prompt ms (max)':>23} {'others':>7}"
+            )
+            for case, row in contention["cases"].items():
+                worst = max(row["cancel_prompt_ms"]) if row["cancel_prompt_ms"] else 0.0
+                out.append(
+                    f"  {case:<20} {_median(row['pp']):12.1f} {_median(row['tg']):10.1f} "
+                    f"{_median(row['cancel_gen_ms']):14.0f} "
+                    f"{_median(row['cancel_prompt_ms']):14.0f} ({worst:.0f})"
+                    f" {_median(row['others_cores']):7.2f}"
+                )
+    return "\n".join(out)
+
+
 def result_from_json(data: dict[str, Any]) -> ModelResult:
     per_turn = [TurnRecord(**t) for t in data.pop("per_turn")]
     return ModelResult(**data, per_turn=per_turn)
@@ -446,7 +647,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--turns", type=int, default=20, help="turns per conversation (>= 1)")
     parser.add_argument("--max-tokens", type=int, default=64, help="reply limit per turn")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    parser.add_argument(
+        "--suite",
+        nargs="+",
+        default=["turns"],
+        choices=["turns", *ENGINE_SUITES, "engine", "all"],
+        help="what to measure (default: turns)",
+    )
+    parser.add_argument("--trials", type=int, default=5, help="single runs per engine figure")
+    parser.add_argument(
+        "--flash-attn", choices=["on", "off"], default="on", help="engine and llama-bench"
+    )
+    parser.add_argument(
+        "--wait-policy",
+        nargs="+",
+        default=["default"],
+        choices=["default", "passive"],
+        help="libgomp wait policy (passive: OMP_WAIT_POLICY=PASSIVE); one child per value",
+    )
+    parser.add_argument(
+        "--prompt-tokens", type=int, default=128, help="prompt size of the native comparison"
+    )
     parser.add_argument("--child", metavar="MODEL", help=argparse.SUPPRESS)
+    parser.add_argument("--engine-child", metavar="MODEL", help=argparse.SUPPRESS)
+    parser.add_argument("--llama-bench", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.turns < 1:
         parser.error("--turns must be at least 1")
@@ -457,17 +681,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    flash_attn = args.flash_attn == "on"
     if args.child:
         result = run_child(args.child, args.turns, args.max_tokens)
         print(RESULT_MARKER + json.dumps(asdict(result)), flush=True)
         return 0
+    suites = set(args.suite)
+    if "engine" in suites or "all" in suites:
+        suites |= set(ENGINE_SUITES)
+    if "all" in suites:
+        suites.add("turns")
+    engine_suites = [s for s in ENGINE_SUITES if s in suites]
+    if args.engine_child:
+        data = run_engine_child(
+            args.engine_child,
+            engine_suites,
+            args.trials,
+            flash_attn,
+            args.llama_bench,
+            prompt_target=args.prompt_tokens,
+        )
+        print(RESULT_MARKER + json.dumps(data), flush=True)
+        return 0
 
     started = time.perf_counter()
-    results = run_parent(args.models, args.turns, args.max_tokens)
+    print(f"load average at start: {_load()}  (other work on the machine moves every figure)")
+    results: list[ModelResult] = []
+    if "turns" in suites:
+        results = run_parent(args.models, args.turns, args.max_tokens)
+        print()
+        print(format_table(results))
+    engine: list[dict[str, Any]] = []
+    if engine_suites:
+        engine = run_engine_parent(
+            args.models,
+            engine_suites,
+            args.trials,
+            flash_attn,
+            args.wait_policy,
+            prompt_target=args.prompt_tokens,
+        )
+        print(format_engine_tables(engine))
     total = time.perf_counter() - started
-    print()
-    print(format_table(results))
     print(f"\ntotal wall time: {total:.1f} s  (n_threads={N_THREADS}, n_ctx={N_CTX})")
+    print(f"load average at end: {_load()}")
     if args.json is not None:
         payload = {
             "total_seconds": total,
@@ -484,10 +741,17 @@ def main(argv: list[str] | None = None) -> int:
                 "temperature": TEMPERATURE,
             },
             "results": [asdict(r) for r in results],
+            "engine": engine,
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         print(f"results written to {args.json}")
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(r.ok for r in results) and all("error" not in e for e in engine) else 1
+
+
+def _load() -> str:
+    from bench.llm_engine import load_average
+
+    return load_average()
 
 
 if __name__ == "__main__":

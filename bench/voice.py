@@ -3,7 +3,8 @@
 For each chat model (default and fast) it asks N spoken questions the way a user would: the
 question, spoken by piper, is played into a private PulseAudio microphone while push-to-talk is
 held in the real window; on release Hearth transcribes, answers and speaks. Every turn records
-release -> transcript -> first token -> first sentence -> first audio out (VoiceTimings). It also
+release -> transcript -> prompt -> first token -> first sentence -> first audio out, read from the
+turn's event timestamps (app.core.voice.voice_breakdown). It also
 measures the speech-to-text real-time factor (tiny.en and base) and text-to-speech time to first
 audio. Figures are printed, never asserted.
 
@@ -13,6 +14,7 @@ audio. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -24,17 +26,20 @@ from pathlib import Path
 
 QUESTIONS = (
     "What is the capital of France?",
+    "Where is the spare house key kept?",
     "How many days are there in a week?",
+    "What is the code for the garage?",
     "Name a fruit that is yellow.",
-    "What colour is the sky on a clear day?",
+    "When is my sister Anna's birthday?",
     "How many legs does a spider have?",
-    "What is the opposite of hot?",
-    "Which planet do we live on?",
-    "What do bees make?",
+    "Where does my brother Tom live?",
 )
+"""General questions alternate with questions about the user's own notes (bench.notes),
+which recall memories when the memory is on."""
 STAGES = (
     ("release->transcript", "hearing (STT)"),
-    ("transcript->first_token", "thinking (LLM to first token)"),
+    ("transcript->prompt", "recall and prompt"),
+    ("prompt->first_token", "reading the prompt (LLM to first token)"),
     ("first_token->first_sentence", "first sentence written"),
     ("first_sentence->first_audio", "voice (TTS of sentence 1)"),
     ("total", "release -> first audio"),
@@ -93,10 +98,56 @@ def speech_figures(registry: object, tts: object) -> dict[str, float]:
     return out
 
 
-def run_model(model_id: str, turns: int, pulse: object, workdir: Path) -> list[dict[str, float]]:
+def _more_than(counter: list[int], before: int) -> Callable[[], bool]:
+    return lambda: counter[0] > before
+
+
+def fill_memory(registry: object, workdir: Path, notes: int) -> object:
+    """The user's memory: ``notes`` distinct personal notes (bench.notes), real MiniLM
+    vectors in a real chroma store, built once per run."""
+    from app.bootstrap import make_text_embedder
+    from app.core.memory import Memory, fact_id
+    from app.core.ports import MemoryRecord
+    from app.settings import Settings
+    from app.store.chroma_memory import ChromaMemory
+
+    from bench.notes import personal_notes
+
+    memory = Memory(
+        make_text_embedder(registry, Settings()),  # type: ignore[arg-type]
+        ChromaMemory.open(workdir / "memory"),
+    )
+    if memory.store.count("fact") < notes:
+        now = time.time()
+        records = [
+            MemoryRecord(fact_id(t), "fact", t, "chat", t[:60], now, now)
+            for t in personal_notes(notes)
+        ]
+        started = time.perf_counter()
+        memory.import_records(records)
+        print(
+            f"  memory: {notes} distinct notes stored in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+    return memory
+
+
+def run_model(
+    model_id: str,
+    turns: int,
+    pulse: object,
+    workdir: Path,
+    *,
+    memory: object | None = None,
+    variant: str = "fast",
+) -> list[dict[str, float]]:
+    """``variant`` "baseline": the turn without the latency work of issue 10 that can be
+    switched off (no recall and prompt reading before the release, no early first clause,
+    transcripts on their own thread beside the model); "fast": as the app runs now."""
     from app.bootstrap import build_voice, make_language_model
     from app.core.assistant import Assistant
     from app.core.cancel import CancelToken
+    from app.core.memory import Memory
     from app.engines.models import ModelRegistry
     from app.settings import Paths, Settings
     from app.store.history import SqliteConversationStore
@@ -111,9 +162,15 @@ def run_model(model_id: str, turns: int, pulse: object, workdir: Path) -> list[d
     settings = Settings(
         model=model_id, max_reply_tokens=80, input_device=pulse.mic, output_device=pulse.speaker
     )
-    store = SqliteConversationStore(workdir / f"{model_id}.sqlite3")
+    label = f"{model_id}-{'memory' if memory is not None else 'plain'}-{variant}"
+    store = SqliteConversationStore(workdir / f"{label}.sqlite3")
     llm = make_language_model(registry, model_id, settings)
-    assistant = Assistant(llm, store, settings.assistant_config())
+    assert memory is None or isinstance(memory, Memory)
+    # The store stays the same for every run: answered turns are not added to it.
+    config = dataclasses.replace(settings.assistant_config(), remember_turns=False)
+    if variant == "baseline":
+        config = dataclasses.replace(config, first_clause_words=0)
+    assistant = Assistant(llm, store, config, memory)
     backend = AssistantBackend(
         assistant,
         store,
@@ -128,19 +185,28 @@ def run_model(model_id: str, turns: int, pulse: object, workdir: Path) -> list[d
     assert voice is not None
     tts = voice.tts
     window = MainWindow(backend, voice)
+    if variant == "baseline":
+        backend.prepare = lambda *_a: None  # type: ignore[method-assign]
+        voice.hear_on(voice.runner)  # transcripts on their own thread, beside the model
     window.show()
     # As the app does at start: models warm in the background before the first question.
     jobs = [backend.warm_up(), voice.warm_up()]
     wait_until(lambda: all(j.done for j in jobs), 120)
+    if memory is not None:
+        memory.embedder.load()
+        memory.store.count("fact")
     wavs = []
-    for i, question in enumerate(QUESTIONS[:turns]):
+    for i, question in enumerate((QUESTIONS * 4)[:turns]):
         clips = list(tts.synthesize(question, cancel=CancelToken()))
         wav = workdir / f"q{i}.wav"
         write_wav_16k(wav, b"".join(c.pcm for c in clips), clips[0].sample_rate)
         wavs.append(wav)
     results: list[dict[str, float]] = []
+    finished = [0]
+    window.turn_finished.connect(lambda: finished.__setitem__(0, finished[0] + 1))
     for i, wav in enumerate(wavs):
         window.new_conversation()
+        done_before = finished[0]
         voice.press()
         wait_until(lambda: False, 0.25)
         with subprocess.Popen(
@@ -149,18 +215,24 @@ def run_model(model_id: str, turns: int, pulse: object, workdir: Path) -> list[d
             wait_until(lambda: mouth.poll() is not None, 30)
         wait_until(lambda: False, 0.3)
         voice.release()
-        spoke = wait_until(
-            lambda: voice.timings is not None and "first_audio" in voice.timings.marks, 120
-        )
+        spoke = wait_until(_more_than(finished, done_before), 180)
+        spoke = spoke and "total" in window.turns.timings()
         wait_until(lambda: not window.busy and not voice.speaking, 120)
         heard = window.chat.bubbles()[0].text if window.chat.bubbles() else ""
-        if not spoke or voice.timings is None:
-            print(f"  [{model_id}] turn {i + 1}: no audio (heard {heard!r})", file=sys.stderr)
+        if not spoke:
+            print(f"  [{label}] turn {i + 1}: no audio (heard {heard!r})", file=sys.stderr)
             continue
-        parts = voice.timings.breakdown()
+        parts = window.turns.timings()
         results.append(parts)
+        recalled = next(
+            (e.data.get("count", 0) for e in window.turns.events if e.type.value == "recalled"),
+            0,
+        )
+        parts["recalled"] = float(recalled)
         print(
-            f"  [{model_id}] turn {i + 1}: {parts['total']:.2f} s  heard {heard!r}", file=sys.stderr
+            f"  [{label}] turn {i + 1}: {parts['total']:.2f} s, {recalled} recalled, "
+            f"heard {heard!r}",
+            file=sys.stderr,
         )
     window.close()
     llm.close()
@@ -175,22 +247,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--models", nargs="+", default=["qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"]
     )
+    parser.add_argument(
+        "--memory",
+        nargs="+",
+        choices=("on", "off"),
+        default=["on", "off"],
+        help="run with the personal memory on (a store of distinct notes), off, or both",
+    )
+    parser.add_argument("--notes", type=int, default=450, help="notes in the memory store")
+    parser.add_argument(
+        "--variants", nargs="+", choices=("baseline", "fast"), default=["baseline", "fast"]
+    )
+    parser.add_argument("--skip-engines", action="store_true", help="no STT/TTS figures")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import app  # noqa: F401  (offline switches first)
     from app.bootstrap import make_text_to_speech
     from app.engines.models import ModelRegistry
     from app.settings import DEFAULT_VOICE, Paths
-    from tests.pulse import virtual_pulse
+    from tests.pulse import steady_microphone, virtual_pulse
 
     registry = ModelRegistry(Paths.default().models_cache)
     tts = make_text_to_speech(registry, DEFAULT_VOICE)
     tts.load()
-    figures = speech_figures(registry, tts)
+    figures = {} if args.skip_engines else speech_figures(registry, tts)
     table: dict[str, list[dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp, virtual_pulse(Path(tmp) / "pulse") as pulse:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        virtual_pulse(Path(tmp) / "pulse") as pulse,
+        steady_microphone(pulse),  # audio from the first moment of a recording, as a real mic
+    ):
+        memory = fill_memory(registry, Path(tmp), args.notes) if "on" in args.memory else None
         for model in args.models:
-            table[model] = run_model(model, args.turns, pulse, Path(tmp))
+            for mode in args.memory:
+                for variant in args.variants:
+                    label = f"{model[:5]} mem {mode} {variant}"
+                    table[label] = run_model(
+                        model,
+                        args.turns,
+                        pulse,
+                        Path(tmp),
+                        memory=memory if mode == "on" else None,
+                        variant=variant,
+                    )
     print()
     print("speech engines (2 cores, one run):")
     for name, value in figures.items():
@@ -199,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'stage (s)':<34}" + "".join(f"{m[:22]:>26}" for m in table)
     print(header)
     print("-" * len(header))
-    for key, label in STAGES:
+    for key, label in (*STAGES, ("recalled", "memories recalled")):
         cells = []
         for results in table.values():
             values = [r[key] for r in results if key in r]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, ModelCorruptError
@@ -26,8 +28,24 @@ from app.core.ports import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class StructuredCall:
+    """One call of :meth:`FakeLanguageModel.structured`, as received."""
+
+    messages: tuple[ChatMessage, ...]
+    schema: Mapping[str, Any] | None
+    grammar: str | None
+    max_tokens: int
+
+
 class FakeLanguageModel:
-    """Streams a fixed reply word by word; counts one token per word."""
+    """Streams a fixed reply word by word; counts one token per word.
+
+    ``structured()`` answers with ``structured_replies`` in turn (then
+    ``structured_reply``), cut to ``max_tokens`` words like a real reply that runs out of
+    tokens, and records every call in ``structured_calls``. ``set_threads`` records the
+    counts in ``thread_changes``.
+    """
 
     def __init__(
         self,
@@ -39,8 +57,16 @@ class FakeLanguageModel:
         fail_on_load: AssistantError | None = None,
         fail_after_tokens: int | None = None,
         gate_after_tokens: int | None = None,
+        structured_reply: str = "{}",
+        structured_replies: Sequence[str] = (),
+        threads: int = 2,
     ) -> None:
         self.reply = reply
+        self.structured_reply = structured_reply
+        self.structured_replies = list(structured_replies)
+        self.structured_calls: list[StructuredCall] = []
+        self.threads = threads
+        self.thread_changes: list[int] = []
         self._name = name
         self._context_size = context_size
         self.token_delay = token_delay
@@ -119,6 +145,34 @@ class FakeLanguageModel:
             self._stats.generated_tokens = i + 1
             self._stats.generation_seconds = time.monotonic() - started
             yield word if i == len(words) - 1 else word + " "
+
+    def structured(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: Mapping[str, Any] | None = None,
+        grammar: str | None = None,
+        max_tokens: int,
+        cancel: CancelToken,
+    ) -> str:
+        if (schema is None) == (grammar is None):
+            raise ValueError("give exactly one of schema= or grammar=")
+        self.load()
+        self.structured_calls.append(StructuredCall(tuple(messages), schema, grammar, max_tokens))
+        reply = self.structured_replies.pop(0) if self.structured_replies else self.structured_reply
+        prompt_tokens = sum(self.count_tokens(m.content) for m in messages)
+        self._stats = GenerationStats(
+            prompt_tokens=prompt_tokens, prompt_tokens_evaluated=prompt_tokens
+        )
+        if cancel.is_cancelled():
+            return ""
+        words = reply.split(" ")[:max_tokens]
+        self._stats.generated_tokens = len(words)
+        return " ".join(words)
+
+    def set_threads(self, n_threads: int) -> None:
+        self.threads = max(1, n_threads)
+        self.thread_changes.append(self.threads)
 
     def close(self) -> None:
         self.closed = True
@@ -364,6 +418,7 @@ class ListMemoryStore:
 
     def __init__(self) -> None:
         self.records: dict[str, tuple[MemoryRecord, list[float]]] = {}
+        self.closed = False
 
     def upsert(
         self, records: Sequence[MemoryRecord], embeddings: Sequence[Sequence[float]]
@@ -423,4 +478,4 @@ class ListMemoryStore:
         self.records.clear()
 
     def close(self) -> None:
-        pass
+        self.closed = True

@@ -3,6 +3,9 @@
 hearth_speaker       a null sink: what Hearth plays; record its monitor to hear it.
 hearth_mic_feed      a null sink the test plays speech into (paplay)...
 hearth_mic           ...remapped as a real capture source: Hearth's microphone.
+
+A null sink left alone runs on a long (about 2 s) clock, so a recording started on it hears
+nothing for its first second or two; ``steady_microphone`` keeps it ticking like a real one.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,6 +101,46 @@ def virtual_pulse(root: Path) -> Iterator[Pulse]:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextlib.contextmanager
+def steady_microphone(pulse: Pulse, *, timeout: float = 20) -> Iterator[None]:
+    """Keep a low-latency recording of the virtual microphone running (and discarded), so
+    the null sink behind it delivers audio in small blocks from the first moment a recording
+    starts, as a real microphone does. Returns once audio flows."""
+    with subprocess.Popen(
+        [
+            "parec",
+            f"--device={pulse.mic}",
+            "--latency-msec=20",
+            "--format=s16le",
+            "--rate=16000",
+            "--channels=1",
+            "--raw",
+        ],
+        env=pulse.env,
+        stdout=subprocess.PIPE,
+    ) as parec:
+        assert parec.stdout is not None
+        flowing = threading.Event()
+
+        def drain() -> None:
+            assert parec.stdout is not None
+            while chunk := parec.stdout.read(640):
+                flowing.set()
+                del chunk
+
+        reader = threading.Thread(target=drain, name="steady-microphone", daemon=True)
+        reader.start()
+        try:
+            if not flowing.wait(timeout):
+                raise PulseUnavailableError("the virtual microphone delivers no audio")
+            time.sleep(0.3)  # a few blocks past the first: the sink now runs on the short clock
+            yield
+        finally:
+            parec.terminate()
+            parec.wait(10)
+            reader.join(10)
 
 
 @pytest.fixture(scope="session")

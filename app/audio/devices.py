@@ -8,22 +8,17 @@ and because only app.workers and app.ui may import Qt, they live in
 
 from __future__ import annotations
 
-import array
-import math
 from dataclasses import dataclass
 from typing import Protocol
 
 from app.core.errors import AssistantError
 from app.core.ports import AudioClip
+from app.core.voice import rms_level
+
+__all__ = ["CAPTURE_RATE", "AudioDevice", "Player", "Recorder", "rms_level"]
 
 CAPTURE_RATE = 16000
 """Whisper's rate: capturing at it avoids resampling on the way to speech recognition."""
-
-
-class AudioDeviceError(AssistantError):
-    """No device, a busy device, or a device unplugged mid-recording."""
-
-    code = "audio-device"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +69,6 @@ class Player(Protocol):
         """Silence at once and drop everything queued (barge-in)."""
         ...
 
-
-def rms_level(pcm: bytes) -> float:
-    """Root-mean-square of 16-bit samples, scaled to 0..1 on a perceptual (dB) curve."""
-    samples = array.array("h")
-    samples.frombytes(pcm[: len(pcm) - len(pcm) % 2])
-    if not samples:
-        return 0.0
-    mean = sum(s * s for s in samples) / len(samples)
-    rms = math.sqrt(mean) / 32768.0
-    if rms <= 1e-5:
-        return 0.0
-    db = 20 * math.log10(rms)  # -100 .. 0
-    return max(0.0, min(1.0, (db + 60.0) / 60.0))
+    def take_failure(self) -> AssistantError | None:
+        """The playback failure since the last call, once (see app.core.ports.AudioOutput)."""
+        ...

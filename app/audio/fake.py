@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
-from app.audio.devices import CAPTURE_RATE, AudioDevice, AudioDeviceError, rms_level
+from app.audio.devices import CAPTURE_RATE, AudioDevice, rms_level
+from app.core.errors import AssistantError, AudioDeviceError
 from app.core.ports import AudioClip
 
 
@@ -61,13 +63,17 @@ class FakeRecorder:
 
 
 class FakePlayer:
-    """Records what it was asked to play; ``playing`` until ``finish()`` or ``stop()``."""
+    """Records what it was asked to play; ``playing`` until ``finish()`` or ``stop()`` (or at
+    once with ``instant``). ``fail()`` makes it lose its device, as an unplugged speaker."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, instant: bool = False) -> None:
         self.played: list[AudioClip] = []
         self.stops = 0
         self.device = ""
+        self.instant = instant
         self._playing = False
+        self._failure: AssistantError | None = None
+        self._lock = threading.Lock()
 
     def output_devices(self) -> list[AudioDevice]:
         return [AudioDevice("fake-speaker", "Fake speaker", True)]
@@ -76,8 +82,9 @@ class FakePlayer:
         self.device = device_id
 
     def play(self, clip: AudioClip) -> None:
-        self.played.append(clip)
-        self._playing = True
+        with self._lock:
+            self.played.append(clip)
+            self._playing = not self.instant
 
     @property
     def playing(self) -> bool:
@@ -87,5 +94,14 @@ class FakePlayer:
         self._playing = False
 
     def stop(self) -> None:
-        self.stops += 1
+        with self._lock:
+            self.stops += 1
+            self._playing = False
+
+    def fail(self, error: AssistantError) -> None:
+        self._failure = error
         self._playing = False
+
+    def take_failure(self) -> AssistantError | None:
+        failure, self._failure = self._failure, None
+        return failure

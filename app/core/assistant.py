@@ -1,28 +1,40 @@
-"""One turn of conversation, from the user's text to a stored reply, as a stream of events."""
+"""One turn of conversation, from the user's words to a stored reply, as a stream of events.
+
+A turn is a short sequence of stages, each a method of :class:`Assistant` that reads and
+fills one :class:`Turn`:
+
+    attachments -> direct handlers -> recall -> prompt -> generate -> remember (-> images)
+
+:meth:`Assistant.turn` runs them inside one envelope: TURN_START first, every failure turned
+into one ERROR event (an :class:`AssistantError` keeps its stage code), TURN_END always last,
+and the foreground gate held throughout so background work waits.
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, InternalError
 from app.core.events import AssistantEvent, EventCallback, EventType
-from app.core.images import images_meta
-from app.core.memory import (
-    Memory,
-    Recalled,
-    citation,
-    confirmation,
-    describe_source,
-    forget_intent,
-    forget_label,
-    remember_intent,
-    remembered,
+from app.core.gate import ForegroundGate
+from app.core.handlers import (
+    Handled,
+    Handler,
+    MemoryHandler,
+    PendingConfirmations,
+    Request,
+    yes_or_no,
 )
+from app.core.images import ImageServices, PreparedImage, images_meta, stored_images
+from app.core.memory import Memory, Recalled, citation, describe_source
 from app.core.ports import (
     Attachment,
     ChatMessage,
@@ -30,7 +42,8 @@ from app.core.ports import (
     LanguageModel,
     MemoryHit,
 )
-from app.core.prompt import plan_prompt
+from app.core.prompt import PromptPlan, plan_prompt
+from app.core.sentences import SentenceSplitter
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +52,8 @@ DEFAULT_SYSTEM_PROMPT = (
     "Answer clearly and concisely. Use Markdown for lists and code."
 )
 TITLE_LENGTH = 48
+UNDO_KEPT = 20
+"""Undo stays possible for this many recent actions."""
 
 
 class EmptyMessageError(AssistantError):
@@ -59,6 +74,9 @@ class AssistantConfig:
     """Recall memories and keep turns (remember/forget requests work either way)."""
     remember_turns: bool = True
     """Keep each answered turn in memory (off for one-off questions from the command line)."""
+    first_clause_words: int = 6
+    """A first sentence is spoken from its first clause once that has this many words (0: off);
+    see app.core.sentences.SentenceSplitter."""
 
 
 @dataclass(slots=True)
@@ -67,6 +85,34 @@ class TurnResult:
     cancelled: bool = False
     error: AssistantError | None = None
     stats: dict[str, float] = field(default_factory=dict)
+    handled: bool = False
+    """A direct handler answered (the language model was not used)."""
+
+
+@dataclass(slots=True)
+class Turn:
+    """What the stages of one turn read and fill in."""
+
+    conversation_id: str
+    text: str
+    emit: Callable[..., None]
+    cancel: CancelToken
+    llm: LanguageModel
+    images: Sequence[PreparedImage] = ()
+    attachments: list[Attachment] = field(default_factory=list)
+    history: list[ChatMessage] = field(default_factory=list)
+    recalled: Recalled = field(default_factory=lambda: Recalled(()))
+    plan: PromptPlan | None = None
+    started: float = field(default_factory=time.monotonic)
+    prompt_started: float = 0.0
+    first_token_at: float | None = None
+    finished_at: float = 0.0
+    result: TurnResult = field(default_factory=TurnResult)
+
+    @property
+    def context(self) -> str:
+        """What Hearth found in the attachments, placed before the user's words."""
+        return "\n\n".join(a.context() for a in self.attachments)
 
 
 class Assistant:
@@ -82,13 +128,28 @@ class Assistant:
         store: ConversationStore,
         config: AssistantConfig | None = None,
         memory: Memory | None = None,
+        *,
+        images: ImageServices | None = None,
+        handlers: Sequence[Handler] | None = None,
+        gate: ForegroundGate | None = None,
     ) -> None:
         self._llm = llm
         self._store = store
         self.config = config or AssistantConfig()
         self.memory = memory
         """Personal memory: recall in every turn, "remember that ..." and "forget ..."."""
-        self._pending_forget: dict[str, list[MemoryHit]] = {}
+        self.images = images
+        """Attached images (None: this Hearth answers from the text alone)."""
+        self.handlers: list[Handler] = (
+            list(handlers) if handlers is not None else [MemoryHandler(memory)]
+        )
+        self.confirmations = PendingConfirmations()
+        self.gate = gate or ForegroundGate()
+        self._prepared: tuple[tuple[str, int, str], Recalled] | None = None
+        """What :meth:`prepare` recalled for the words heard so far, keyed by the turn."""
+        self._undo: dict[str, Callable[[], str]] = {}
+        self._undo_ids = itertools.count(1)
+        self._undo_lock = threading.Lock()
 
     @property
     def llm(self) -> LanguageModel:
@@ -99,6 +160,8 @@ class Assistant:
         old, self._llm = self._llm, llm
         return old
 
+    # -- the turn ------------------------------------------------------------------------------
+
     def turn(
         self,
         conversation_id: str,
@@ -106,241 +169,434 @@ class Assistant:
         on_event: EventCallback,
         cancel: CancelToken | None = None,
         attachments: Sequence[Attachment] = (),
+        *,
+        images: Sequence[PreparedImage] = (),
     ) -> TurnResult:
-        cancel = cancel or CancelToken()
-        result = TurnResult()
-        llm = self._llm
-        started = time.monotonic()
-
-        def emit(kind: EventType, **data: object) -> None:
+        """Answer ``user_text``; ``images`` are read first, ``attachments`` were read already."""
+        turn = Turn(
+            conversation_id,
+            user_text,
+            _emitter(on_event),
+            cancel or CancelToken(),
+            self._llm,
+            images,
+            list(attachments),
+        )
+        with self._envelope(turn):
+            self.read_attachments(turn)
+            self.store_user_message(turn)
             try:
-                on_event(AssistantEvent(kind, data))
-            except Exception:  # a broken listener must not break the turn
-                log.exception("event listener failed on %s", kind)
+                self._answer(turn)
+            finally:
+                self.keep_images(turn)
+        return turn.result
 
-        emit(EventType.TURN_START, conversation_id=conversation_id, user_text=user_text)
+    def _answer(self, turn: Turn) -> None:
+        if self.direct(turn) or not self.load_model(turn):
+            return
+        self.recall(turn)
+        self.build_prompt(turn)
+        self.generate(turn)
+        self.remember(turn)
+
+    @contextmanager
+    def _envelope(self, turn: Turn) -> Iterator[None]:
+        result = turn.result
+        self.gate.hold("turn")
         try:
-            if not user_text.strip() and not attachments:
-                raise EmptyMessageError("There is nothing to answer: the message is empty.")
-            history = [
-                ChatMessage(m.role, _with_context(m.content, m.meta.get("context")))
-                for m in self._store.messages(conversation_id)
-                if m.content.strip() and m.role in ("user", "assistant")
-            ]
-            context = "\n\n".join(a.context() for a in attachments)
-            meta: dict[str, object] = {}
-            if attachments:
-                meta = {"context": context, "images": images_meta(attachments)}
-            # The user's words are stored before anything can fail: they are never lost.
-            self._store.add_message(conversation_id, "user", user_text, meta)
-            self._name_conversation(conversation_id, user_text)
-
-            direct = self._memory_request(conversation_id, user_text, emit)
-            if direct is not None:
-                result.reply = direct
-                emit(EventType.TOKEN, text=direct)
-                self._store.add_message(
-                    conversation_id, "assistant", direct, {"memory_request": True}
-                )
-                return result
-
-            if not llm.loaded:
-                emit(EventType.MODEL_LOADING, model=llm.name)
-                llm.load()
-            if cancel.is_cancelled():
-                result.cancelled = True
-                return result
-
-            recalled = self._recall(conversation_id, user_text, llm, emit)
-            prompt_context = "\n\n".join(c for c in (context, recalled.context()) if c)
-            overhead = llm.message_overhead()
-            plan = plan_prompt(
-                self.config.system_prompt,
-                history,
-                _with_context(user_text, prompt_context),
-                budget=max(64, llm.context_size - self.config.max_reply_tokens),
-                count=lambda m: llm.count_tokens(m.content) + overhead,
-                drop_step=self.config.drop_step,
+            turn.emit(
+                EventType.TURN_START, conversation_id=turn.conversation_id, user_text=turn.text
             )
-            emit(
-                EventType.PROMPT_READY,
-                messages=len(plan.messages),
-                dropped_messages=plan.dropped_messages,
-                prompt_tokens=plan.prompt_tokens,
-                user_truncated=plan.user_truncated,
-            )
-
-            pieces: list[str] = []
-            first_token_at: float | None = None
-            prompt_started = time.monotonic()
-            for piece in llm.stream(
-                plan.messages,
-                max_tokens=self.config.max_reply_tokens,
-                temperature=self.config.temperature,
-                cancel=cancel,
-            ):
-                if cancel.is_cancelled():
-                    break
-                if first_token_at is None:
-                    first_token_at = time.monotonic()
-                pieces.append(piece)
-                emit(EventType.TOKEN, text=piece)
-            finished = time.monotonic()
-            result.reply = "".join(pieces)
-            result.cancelled = cancel.is_cancelled()
-
-            gen = llm.last_stats
-            stats: dict[str, float] = {
-                "time_to_first_token": (first_token_at or finished) - started,
-                "prompt_seconds": (first_token_at or finished) - prompt_started,
-                "prompt_tokens": gen.prompt_tokens,
-                "prompt_tokens_evaluated": gen.prompt_tokens_evaluated,
-                "generated_tokens": gen.generated_tokens or len(pieces),
-                "tokens_per_second": _rate(len(pieces), first_token_at, finished),
-                "total_seconds": finished - started,
-                "dropped_messages": plan.dropped_messages,
-            }
-            result.stats = stats
-            cited = recalled.cited_by(result.reply, user_text)
-            citations = [citation(n, hit) for n, hit in cited]
-            if result.reply.strip():
-                reply_meta: dict[str, object] = {"model": llm.name, "stats": stats}
-                if result.cancelled:
-                    reply_meta["cancelled"] = True
-                if citations:
-                    reply_meta["citations"] = citations
-                stored = self._store.add_message(
-                    conversation_id, "assistant", result.reply, reply_meta
-                )
-                if not result.cancelled:
-                    self._remember_turn(conversation_id, stored.id, user_text, result.reply, cited)
-            if citations:
-                emit(EventType.CITATIONS, citations=citations)
-            emit(EventType.STATS, **stats)
+            yield
         except AssistantError as exc:
             log.warning("turn failed: %s (%s)\n%s", exc.message, exc.code, exc.details)
             result.error = exc
-            emit(EventType.ERROR, code=exc.code, message=exc.message, details=exc.details)
         except Exception as exc:
             log.exception("unexpected failure in a turn")
-            err = InternalError(
+            result.error = InternalError(
                 "Something went wrong while answering. The details are in the log file.",
                 details="".join(traceback.format_exception(exc)),
             )
-            result.error = err
-            emit(EventType.ERROR, code=err.code, message=err.message, details=err.details)
         finally:
-            emit(
+            if result.error is not None:
+                err = result.error
+                turn.emit(EventType.ERROR, code=err.code, message=err.message, details=err.details)
+            turn.emit(
                 EventType.TURN_END,
                 reply=result.reply,
-                cancelled=result.cancelled or cancel.is_cancelled(),
+                cancelled=result.cancelled or turn.cancel.is_cancelled(),
                 failed=result.error is not None,
             )
-        return result
+            self.gate.release("turn")
 
-    # -- memory ------------------------------------------------------------------------------
+    # -- stages --------------------------------------------------------------------------------
 
-    def _memory_request(
-        self, conversation_id: str, text: str, emit: Callable[..., None]
-    ) -> str | None:
-        """Handle "remember that ...", "forget ..." and the yes/no that confirms a forget; the
-        reply is returned (None: an ordinary turn)."""
-        memory = self.memory
-        if memory is None:
-            if remember_intent(text) is not None:
-                return "I can't keep memories here, so I have not remembered that."
-            if forget_intent(text) is not None:
-                return "I can't reach my memories here, so I have not forgotten anything."
-            return None
-        pending = self._pending_forget.pop(conversation_id, None)
-        if pending:
-            answer = confirmation(text)
-            if answer is True:
-                memory.forget_records([h.record for h in pending])
-                emit(
-                    EventType.MEMORY,
-                    action="forgotten",
-                    ids=[h.record.id for h in pending],
-                    texts=[h.record.text for h in pending],
-                )
-                return "Done. I have forgotten it."
-            if answer is False:
-                emit(EventType.MEMORY, action="kept", ids=[h.record.id for h in pending])
-                return "All right, I kept it."
-        fact = remember_intent(text)
-        if fact is not None:
-            record = memory.remember_fact(fact, conversation_id=conversation_id)
-            emit(EventType.MEMORY, action="remembered", ids=[record.id], texts=[record.text])
-            return remembered(fact)
-        what = forget_intent(text)
-        if what is not None:
-            hits = memory.find_to_forget(what)
-            if not hits:
-                return f"I don't remember anything about “{what}”."
-            self._pending_forget[conversation_id] = hits
-            emit(
-                EventType.MEMORY,
-                action="confirm-forget",
-                ids=[h.record.id for h in hits],
-                texts=[h.record.text for h in hits],
+    def read_attachments(self, turn: Turn) -> None:
+        """Read the attached images (OCR, tags, embedding); a failing reader costs only what it
+        would have found, as a NOTICE."""
+        if not turn.text.strip() and not turn.images and not turn.attachments:
+            raise EmptyMessageError("There is nothing to answer: the message is empty.")
+        if not turn.images:
+            return
+        if self.images is None:
+            raise AssistantError(
+                "Images are not available in this build of Hearth.", code="no-images"
             )
-            listing = "\n".join(f"- {forget_label(h.record)}" for h in hits)
-            return (
-                f"Should I forget this?\n\n{listing}\n\n"
-                "Say **yes** to forget it or **no** to keep it."
-            )
-        return None
 
-    def _recall(
-        self, conversation_id: str, text: str, llm: LanguageModel, emit: Callable[..., None]
-    ) -> Recalled:
+        def reading(index: int, total: int, name: str) -> None:
+            turn.emit(EventType.IMAGES_READING, index=index, total=total, name=name)
+
+        def problem(exc: AssistantError) -> None:
+            turn.emit(EventType.NOTICE, code=exc.code, message=exc.message, details=exc.details)
+
+        read = self.images.read(turn.images, turn.cancel, on_progress=reading, on_problem=problem)
+        turn.attachments.extend(read)
+        if read:
+            turn.emit(
+                EventType.IMAGES_READ,
+                names=[a.name for a in read],
+                texts=[a.text for a in read],
+                looks_like=[list(a.looks_like) for a in read],
+            )
+
+    def _history(self, conversation_id: str) -> list[ChatMessage]:
+        return [
+            ChatMessage(m.role, _with_context(m.content, m.meta.get("context")))
+            for m in self._store.messages(conversation_id)
+            if m.content.strip() and m.role in ("user", "assistant")
+        ]
+
+    def store_user_message(self, turn: Turn) -> None:
+        """The user's words are stored before anything can fail: they are never lost."""
+        turn.history = self._history(turn.conversation_id)
+        meta: dict[str, object] = {}
+        if turn.attachments:
+            meta = {"context": turn.context, "images": images_meta(turn.attachments)}
+        self._store.add_message(turn.conversation_id, "user", turn.text, meta)
+        self._name_conversation(turn.conversation_id, turn.text)
+
+    def keep_images(self, turn: Turn) -> None:
+        """Index the turn's images for text-to-image search once it is answered (not before
+        the first word); a failure costs the image search, not the answer."""
+        if self.images is None or not turn.attachments:
+            return
+        try:
+            self.images.remember(turn.attachments, turn.conversation_id)
+        except AssistantError as exc:
+            log.warning("images not kept for search: %s", exc.message)
+            turn.emit(EventType.NOTICE, code=exc.code, message=exc.message, details=exc.details)
+
+    def direct(self, turn: Turn) -> bool:
+        """An answer to an open question, or a handler's answer, instead of the model's."""
+        request = Request(turn.conversation_id, turn.text)
+        handled = self.confirmations.answer(request)
+        name = ""
+        if handled is None:
+            for handler in self.handlers:
+                handled = handler.handle(request)
+                if handled is not None:
+                    name = handler.name
+                    break
+        if handled is None:
+            return False
+        self._report(turn, handled, name)
+        return True
+
+    def load_model(self, turn: Turn) -> bool:
+        """False when the turn was cancelled meanwhile."""
+        if not turn.llm.loaded:
+            turn.emit(EventType.MODEL_LOADING, model=turn.llm.name)
+            turn.llm.load()
+        if turn.cancel.is_cancelled():
+            turn.result.cancelled = True
+            return False
+        return True
+
+    def recall(self, turn: Turn) -> bool:
+        """Memories relevant to the question (never from this conversation, already in the
+        prompt); a broken memory costs the recall, not the answer (False)."""
         if self.memory is None or not self.config.use_memory:
-            return Recalled(())
+            return True
+        prepared, key = self._prepared, _prepared_key(turn)
+        if prepared is not None and prepared[0] == key and not turn.attachments:
+            turn.recalled = prepared[1]  # looked up while the user was still speaking
+            self._report_recalled(turn)
+            return True
         try:
             recalled = self.memory.recall(
-                text,
-                count_tokens=llm.count_tokens,
+                turn.text,
+                count_tokens=turn.llm.count_tokens,
                 budget_tokens=self.config.memory_tokens,
-                exclude_conversation=conversation_id,
+                exclude_conversation=turn.conversation_id,
             )
-        except AssistantError as exc:  # a broken memory costs the recall, not the answer
+        except AssistantError as exc:
             log.warning("recall failed: %s\n%s", exc.message, exc.details)
-            return Recalled(())
-        if recalled.hits:
-            emit(
-                EventType.RECALLED,
-                count=len(recalled.hits),
-                labels=[describe_source(h.record) for h in recalled.hits],
+            turn.emit(
+                EventType.NOTICE,
+                code=exc.code,
+                message=f"Memories could not be searched, so this answer does without them. "
+                f"({exc.message})",
+                details=exc.details,
             )
-        return recalled
+            return False
+        if prepared is not None and prepared[0][:2] == key[:2]:
+            recalled = _in_prepared_order(recalled, prepared[1])
+        turn.recalled = recalled
+        self._report_recalled(turn)
+        return True
+
+    def _report_recalled(self, turn: Turn) -> None:
+        hits = turn.recalled.hits
+        if hits:
+            turn.emit(
+                EventType.RECALLED,
+                count=len(hits),
+                labels=[describe_source(h.record) for h in hits],
+            )
+
+    def build_prompt(self, turn: Turn) -> None:
+        llm = turn.llm
+        context = "\n\n".join(c for c in (turn.context, turn.recalled.context()) if c)
+        overhead = llm.message_overhead()
+        plan = plan_prompt(
+            self.config.system_prompt,
+            turn.history,
+            _with_context(turn.text, context),
+            budget=max(64, llm.context_size - self.config.max_reply_tokens),
+            count=lambda m: llm.count_tokens(m.content) + overhead,
+            drop_step=self.config.drop_step,
+        )
+        turn.plan = plan
+        turn.emit(
+            EventType.PROMPT_READY,
+            messages=len(plan.messages),
+            dropped_messages=plan.dropped_messages,
+            prompt_tokens=plan.prompt_tokens,
+            user_truncated=plan.user_truncated,
+        )
+
+    def generate(self, turn: Turn) -> None:
+        """Stream the reply as TOKEN events, and as SENTENCE events once each is complete."""
+        assert turn.plan is not None
+        pieces: list[str] = []
+        splitter = SentenceSplitter(first_clause_words=self.config.first_clause_words)
+        sentences = itertools.count()
+        turn.prompt_started = time.monotonic()
+        for piece in turn.llm.stream(
+            turn.plan.messages,
+            max_tokens=self.config.max_reply_tokens,
+            temperature=self.config.temperature,
+            cancel=turn.cancel,
+        ):
+            if turn.cancel.is_cancelled():
+                break
+            if turn.first_token_at is None:
+                turn.first_token_at = time.monotonic()
+            pieces.append(piece)
+            turn.emit(EventType.TOKEN, text=piece)
+            for sentence in splitter.feed(piece):
+                turn.emit(EventType.SENTENCE, index=next(sentences), text=sentence)
+        turn.finished_at = time.monotonic()
+        turn.result.reply = "".join(pieces)
+        turn.result.cancelled = turn.cancel.is_cancelled()
+        if not turn.result.cancelled:
+            for sentence in splitter.flush():
+                turn.emit(EventType.SENTENCE, index=next(sentences), text=sentence)
+        turn.result.stats = self._stats(turn, len(pieces))
+
+    def remember(self, turn: Turn) -> None:
+        """Store the reply with its citations; keep the turn in memory unless cancelled."""
+        result, llm = turn.result, turn.llm
+        cited = turn.recalled.cited_by(result.reply, turn.text)
+        citations = [citation(n, hit) for n, hit in cited]
+        if result.reply.strip():
+            meta: dict[str, object] = {"model": llm.name, "stats": result.stats}
+            if result.cancelled:
+                meta["cancelled"] = True
+            if citations:
+                meta["citations"] = citations
+            stored = self._store.add_message(turn.conversation_id, "assistant", result.reply, meta)
+            if not result.cancelled:
+                self._remember_turn(turn, stored.id, cited)
+        if citations:
+            turn.emit(EventType.CITATIONS, citations=citations)
+        turn.emit(EventType.STATS, **result.stats)
+
+    # -- helpers of the stages -------------------------------------------------------------------
+
+    def _report(self, turn: Turn, handled: Handled, name: str) -> None:
+        result = turn.result
+        result.reply, result.handled = handled.reply, True
+        meta: dict[str, object] = {"handled": name or "confirmation"}
+        action = handled.action
+        if action is not None:
+            undo = self._keep_undo(action.undo) if action.undo is not None else ""
+            turn.emit(
+                EventType.ACTION,
+                handler=action.handler,
+                action=action.action,
+                summary=action.summary,
+                ids=list(action.ids),
+                texts=list(action.texts),
+                undo=undo,
+            )
+            meta["action"] = action.action
+        if handled.confirm is not None:
+            confirm = handled.confirm
+            self.confirmations.ask(turn.conversation_id, confirm)
+            turn.emit(
+                EventType.CONFIRM,
+                handler=confirm.handler,
+                question=handled.reply,
+                yes=confirm.yes_label,
+                no=confirm.no_label,
+            )
+        turn.emit(EventType.TOKEN, text=handled.reply)
+        splitter = SentenceSplitter()  # one splitter: flush() gives what feed() held back
+        for index, sentence in enumerate(splitter.feed(handled.reply) + splitter.flush()):
+            turn.emit(EventType.SENTENCE, index=index, text=sentence)
+        self._store.add_message(turn.conversation_id, "assistant", handled.reply, meta)
+
+    def _keep_undo(self, undo: Callable[[], str]) -> str:
+        with self._undo_lock:
+            key = f"undo-{next(self._undo_ids)}"
+            self._undo[key] = undo
+            while len(self._undo) > UNDO_KEPT:
+                del self._undo[next(iter(self._undo))]
+        return key
+
+    def undo(self, key: str) -> str:
+        """Reverse a handled action (the user clicked Undo); returns what was done."""
+        with self._undo_lock:
+            undo = self._undo.pop(key, None)
+        if undo is None:
+            raise AssistantError("That can no longer be undone.", code="undo")
+        return undo()
+
+    def _stats(self, turn: Turn, pieces: int) -> dict[str, float]:
+        gen, finished = turn.llm.last_stats, turn.finished_at
+        first = turn.first_token_at
+        return {
+            "time_to_first_token": (first or finished) - turn.started,
+            "prompt_seconds": (first or finished) - turn.prompt_started,
+            "prompt_tokens": gen.prompt_tokens,
+            "prompt_tokens_evaluated": gen.prompt_tokens_evaluated,
+            "generated_tokens": gen.generated_tokens or pieces,
+            "tokens_per_second": _rate(pieces, first, finished),
+            "total_seconds": finished - turn.started,
+            "dropped_messages": turn.plan.dropped_messages if turn.plan else 0,
+        }
 
     def _remember_turn(
-        self,
-        conversation_id: str,
-        message_id: int,
-        question: str,
-        reply: str,
-        cited: Sequence[tuple[int, MemoryHit]],
+        self, turn: Turn, message_id: int, cited: Sequence[tuple[int, MemoryHit]]
     ) -> None:
         if self.memory is None or not (self.config.use_memory and self.config.remember_turns):
             return
-        conv = self._store.get_conversation(conversation_id)
+        conv = self._store.get_conversation(turn.conversation_id)
         try:
             self.memory.remember_turn(
-                conversation_id,
+                turn.conversation_id,
                 conv.title if conv else "",
                 message_id,
-                question,
-                reply,
+                turn.text,
+                turn.result.reply,
                 cites=[hit.record.id for _, hit in cited],
             )
         except AssistantError as exc:
             log.warning("turn not kept in memory: %s\n%s", exc.message, exc.details)
+            turn.emit(
+                EventType.NOTICE,
+                code=exc.code,
+                message=f"This answer could not be kept in memory. ({exc.message})",
+                details=exc.details,
+            )
 
     def _name_conversation(self, conversation_id: str, user_text: str) -> None:
         conv = self._store.get_conversation(conversation_id)
         if conv is not None and not conv.title.strip():
             self._store.rename_conversation(conversation_id, make_title(user_text))
+
+    # -- getting ready while the user speaks ----------------------------------------------------
+
+    def answered_directly(self, conversation_id: str, text: str) -> bool:
+        """Whether ``text`` would be answered by a handler or the open question, without
+        doing anything (handlers without ``claims`` are assumed not to)."""
+        request = Request(conversation_id, text)
+        confirmation = self.confirmations.pending(conversation_id)
+        if confirmation is not None and yes_or_no(text) is not None:
+            return True
+        return any(bool(getattr(h, "claims", _never)(request)) for h in self.handlers)
+
+    def prepare(self, conversation_id: str, text: str, cancel: CancelToken) -> bool:
+        """The user is still speaking and ``text`` is what was heard so far: recall for it
+        and read the whole prompt into the model's prefix cache, so that if the final words
+        are the same, the turn skips the lookup and evaluates only its last token (and if
+        they differ, the history is still cached). Nothing is stored. False: nothing done."""
+        llm = self._llm
+        if not text.strip() or not llm.loaded or cancel.is_cancelled():
+            return False
+        if self.answered_directly(conversation_id, text):
+            return False  # a command or a yes/no: the model will not be asked
+        turn = Turn(conversation_id, text, _emitter(lambda _e: None), cancel, llm)
+        turn.history = self._history(conversation_id)
+        if self.memory is not None and self.config.use_memory:
+            found = self.recall(turn)
+            self._prepared = (_prepared_key(turn), turn.recalled) if found else None
+        if cancel.is_cancelled():
+            return False
+        self.build_prompt(turn)
+        assert turn.plan is not None
+        for _ in llm.stream(turn.plan.messages, max_tokens=1, temperature=0.0, cancel=cancel):
+            pass
+        return not cancel.is_cancelled()
+
+    # -- conversations -------------------------------------------------------------------------
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Delete a conversation's messages (quick; call :meth:`forget_conversation` next)."""
+        self.confirmations.drop(conversation_id)
+        self._store.delete_conversation(conversation_id)
+
+    def forget_conversation(self, conversation_id: str) -> None:
+        """After a delete: the images no other conversation shows, the turns kept in memory
+        and the image search entries (slow; run it off the GUI thread)."""
+        if self.images is not None:
+            used = (
+                image.file
+                for conv in self._store.list_conversations()
+                for message in self._store.messages(conv.id)
+                for image in stored_images(message.meta)
+            )
+            self.images.forget_conversation(conversation_id, used)
+        if self.memory is not None:
+            self.memory.forget_conversation(conversation_id)
+
+
+def _prepared_key(turn: Turn) -> tuple[str, int, str]:
+    """The same words, in the same conversation, after the same history."""
+    return (turn.conversation_id if turn.history else "", len(turn.history), turn.text.strip())
+
+
+def _in_prepared_order(recalled: Recalled, prepared: Recalled) -> Recalled:
+    """The memories recalled for the final words, those already prepared first and in the
+    same order: the prompt then starts as the prepared one did, so the model's cache holds
+    it and only what changed is read again (the same memories, renumbered at most)."""
+    before = {hit.record.id: n for n, hit in enumerate(prepared.hits)}
+    kept = sorted(
+        (h for h in recalled.hits if h.record.id in before), key=lambda h: before[h.record.id]
+    )
+    new = [h for h in recalled.hits if h.record.id not in before]
+    return Recalled(tuple(kept + new))
+
+
+def _emitter(on_event: EventCallback) -> Callable[..., None]:
+    def emit(kind: EventType, **data: object) -> None:
+        try:
+            on_event(AssistantEvent(kind, data))
+        except Exception:  # a broken listener must not break the turn
+            log.exception("event listener failed on %s", kind)
+
+    return emit
 
 
 def _with_context(text: str, context: object) -> str:
@@ -363,3 +619,7 @@ def _rate(count: int, first: float | None, last: float) -> float:
     if first is None or count < 2 or last <= first:
         return 0.0
     return (count - 1) / (last - first)
+
+
+def _never(_request: Request) -> bool:
+    return False

@@ -1,7 +1,8 @@
 """Errors with a stable code and a sentence a person can act on.
 
-Every stage raises a subclass of :class:`AssistantError`. The assistant turns them into an
-``ERROR`` event in one place; the GUI shows ``message`` and keeps ``details`` for the
+Every stage raises a subclass of :class:`AssistantError` defined here, so the code of an
+``ERROR`` event says which stage failed whatever engine sits behind it. The turn turns them
+into an ``ERROR`` event in one place; the GUI shows ``message`` and keeps ``details`` for the
 "Details" button and the log file.
 """
 
@@ -50,14 +51,46 @@ class StoreError(AssistantError):
     code = "store"
 
 
-class SettingsError(AssistantError):
-    code = "settings"
+class SpeechToTextError(AssistantError):
+    """Speech recognition failed (the model, or the audio it was given)."""
+
+    code = "stt"
 
 
-class InstanceError(AssistantError):
-    """Another Hearth is already running on the same data directory."""
+class TextToSpeechError(AssistantError):
+    """The voice could not speak a sentence."""
 
-    code = "already-running"
+    code = "tts"
+
+
+class AudioDeviceError(AssistantError):
+    """No device, a busy device, or a device unplugged mid-recording or mid-reply."""
+
+    code = "audio-device"
+
+
+class OcrError(AssistantError):
+    """The text in an image could not be read."""
+
+    code = "ocr"
+
+
+class ImageModelError(AssistantError):
+    """The image model failed to load or to embed."""
+
+    code = "image-model"
+
+
+class TextEmbeddingError(AssistantError):
+    """The memory's sentence embedder failed."""
+
+    code = "text-embedding"
+
+
+class MemoryStoreError(AssistantError):
+    """The memory store could not be read or written."""
+
+    code = "memory"
 
 
 class InternalError(AssistantError):

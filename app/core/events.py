@@ -12,14 +12,24 @@ from typing import Any
 
 class EventType(StrEnum):
     TURN_START = "turn-start"
-    """A turn began; data: conversation_id, user_text."""
+    """A turn began; data: conversation_id, user_text, spoken (a voice turn: the words
+    arrive later in TRANSCRIPT)."""
+    TRANSCRIBING = "transcribing"
+    """A voice turn's recording is being turned into words; data: seconds. Its timestamp is
+    the moment push-to-talk was released, where the latency of a spoken answer starts."""
+    TRANSCRIPT = "transcript"
+    """What the user said; data: text, heard_nothing, from_partial."""
     IMAGES_READING = "images-reading"
     """An attached image is being read; data: index (from 0), total, name."""
     IMAGES_READ = "images-read"
-    """Attached images were read (OCR) before the turn; data: names, texts."""
-    MEMORY = "memory"
-    """A memory was changed from the chat; data: action ("remembered", "confirm-forget",
-    "forgotten", "kept"), ids, texts. A "confirm-forget" waits for a yes or no."""
+    """Attached images were read (OCR) before the turn; data: names, texts, looks_like."""
+    ACTION = "action"
+    """A direct handler did something for the user; data: handler, action, summary, ids,
+    texts, undo (an id for :meth:`app.core.assistant.Assistant.undo`, "" when it cannot be
+    undone)."""
+    CONFIRM = "confirm"
+    """A handler asks before acting; data: handler, question, yes, no (button labels). The
+    next message of the conversation answers it (a yes or a no, typed, spoken or clicked)."""
     RECALLED = "recalled"
     """Memories were placed in the prompt; data: count, labels."""
     CITATIONS = "citations"
@@ -30,8 +40,17 @@ class EventType(StrEnum):
     """The prompt was assembled; data: messages, dropped_messages, prompt_tokens."""
     TOKEN = "token"
     """A piece of the reply; data: text."""
+    SENTENCE = "sentence"
+    """A whole sentence of the reply (or of something said), ready to speak; data: index,
+    text."""
+    SPEAKING = "speaking"
+    """The first audio of a sentence went to the speaker; data: index, seconds."""
+    SPOKEN = "spoken"
+    """The voice finished (or was interrupted); data: sentences, interrupted."""
+    NOTICE = "notice"
+    """A problem that costs part of the turn, not the turn; data: code, message, details."""
     STATS = "stats"
-    """Measured figures of the turn; data: see :class:`TurnStats`."""
+    """Measured figures of the turn; data: the keys of ``TurnResult.stats``."""
     ERROR = "error"
     """The turn failed; data: code, message, details."""
     TURN_END = "turn-end"

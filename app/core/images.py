@@ -261,3 +261,76 @@ def find_images(
     """Stored images that best match a description ("the photo of the whiteboard")."""
     vector = embedder.embed_texts([query])[0]
     return memory.search_images(embedder.name, vector, limit)
+
+
+class ImageServices:
+    """Everything a turn does with attached images: read them (OCR, tags, embedding), keep
+    them for the chat and for search, and forget them with their conversation.
+
+    ``embedder`` may be swapped between turns (Settings -> Image model); ``memory`` opens the
+    image search store on first use (worker threads only)."""
+
+    def __init__(
+        self,
+        ocr: Ocr | None,
+        archive: ImageArchive | None = None,
+        embedder: ImageEmbedder | None = None,
+        memory: Callable[[], ImageMemory] | None = None,
+    ) -> None:
+        self.ocr = ocr
+        self.archive = archive
+        self.embedder = embedder
+        self._open_memory = memory
+        self._memory: ImageMemory | None = None
+
+    def read(
+        self,
+        images: Sequence[PreparedImage],
+        cancel: CancelToken,
+        *,
+        on_progress: Callable[[int, int, str], None] | None = None,
+        on_problem: Callable[[AssistantError], None] | None = None,
+    ) -> list[Attachment]:
+        return read_attachments(
+            images,
+            self.ocr,
+            cancel,
+            embedder=self.embedder,
+            archive=self.archive,
+            on_progress=on_progress,
+            on_problem=on_problem,
+        )
+
+    def memory(self) -> ImageMemory | None:
+        if self._memory is None and self._open_memory is not None:
+            self._memory = self._open_memory()
+        return self._memory
+
+    def remember(self, attachments: Sequence[Attachment], conversation_id: str) -> int:
+        """Index the turn's images for text-to-image search (AssistantError on failure)."""
+        embedder = self.embedder
+        if embedder is None or not any(a.embedding for a in attachments):
+            return 0
+        memory = self.memory()
+        return (
+            0 if memory is None else remember_images(attachments, conversation_id, embedder, memory)
+        )
+
+    def find(self, query: str, limit: int = 5) -> list[ImageHit]:
+        if self.embedder is None:
+            raise AssistantError(
+                "Searching images by description needs an image model: add one in "
+                "Settings → Image model.",
+                code="no-image-model",
+            )
+        memory = self.memory()
+        return [] if memory is None else find_images(query, self.embedder, memory, limit)
+
+    def forget_conversation(self, conversation_id: str, still_used: Iterable[str]) -> None:
+        """A deleted conversation's images: files no other message shows, and search entries."""
+        if self.archive is not None:
+            self.archive.prune(set(still_used))
+        if self._memory is not None or self.embedder is not None:
+            memory = self.memory()
+            if memory is not None:
+                memory.forget_conversation(conversation_id)

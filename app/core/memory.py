@@ -2,7 +2,7 @@
 
 Pure logic over two ports: a :class:`TextEmbedder` (sentences -> vectors) and a
 :class:`MemoryStore` (chroma in the app, a list in unit tests). Chat intents ("remember that
-...", "forget ...") are recognised here, so the GUI, the CLI and voice share them.
+...", "forget ...") are recognised here; app.core.handlers acts on them.
 """
 
 from __future__ import annotations
@@ -50,11 +50,6 @@ _FORGET = re.compile(
     r"(?P<what>(?:[\s.!?]*+[^\s.!?])++|[\s.!?])[\s.!?]*$",
     re.IGNORECASE | re.DOTALL,
 )
-# A trailing run is tried only from its first character (re.sub tries every start: "[.!\s]+$"
-# alone is quadratic on a long run of spaces that is not at the end).
-_END_MARKS = re.compile(r"(?<![.!\s])[.!\s]+$")
-_YES = {"yes", "y", "yes please", "yes, forget it", "forget it", "do it", "confirm", "ok", "okay"}
-_NO = {"no", "n", "no thanks", "keep it", "cancel", "don't", "do not"}
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 _STOP_WORDS = """about above after again against all also and any are because been before being
 below between both but can could did does doing down during each few from further had has have
@@ -87,16 +82,6 @@ def forget_intent(text: str) -> str | None:
         return None
     what = match.group("what").strip()
     return what or None
-
-
-def confirmation(text: str) -> bool | None:
-    """True for yes, False for no, None for anything else."""
-    said = _END_MARKS.sub("", text.strip().lower())
-    if said in _YES:
-        return True
-    if said in _NO:
-        return False
-    return None
 
 
 def normalised(text: str) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from app.core.cancel import CancelToken
+from app.core.errors import AssistantError
 
 Role = Literal["system", "user", "assistant"]
 
@@ -74,6 +75,36 @@ class LanguageModel(Protocol):
         """Yield reply text pieces; stop promptly once ``cancel`` is set."""
         ...
 
+    def structured(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: Mapping[str, Any] | None = None,
+        grammar: str | None = None,
+        max_tokens: int,
+        cancel: CancelToken,
+    ) -> str:
+        """A short reply constrained to a JSON ``schema`` or a GBNF ``grammar`` (exactly one).
+
+        For a tool call, a yes/no, a date: decoding is greedy, so the same prompt gives the
+        same text. The text is returned whole (nothing streams). It follows the constraint
+        only if generation ran to its end: a reply cut off by ``max_tokens`` or by ``cancel``
+        (which stops it as promptly as ``stream``) comes back incomplete, so read a schema
+        reply with :func:`app.core.structured.parse_structured`, which raises
+        ``StructuredOutputError`` when it does not hold. Raises ``ValueError`` when both or
+        neither constraint is given or the schema is invalid, ``LanguageModelError`` (code
+        ``grammar-invalid``) when the grammar cannot be compiled.
+        """
+        ...
+
+    def set_threads(self, n_threads: int) -> None:
+        """Use ``n_threads`` CPU threads from the next batch or token on (also mid-reply).
+
+        The app lowers it while other work needs a core (speech being spoken or
+        transcribed) and raises it again after; see the adapter for the measured policy.
+        """
+        ...
+
     @property
     def last_stats(self) -> GenerationStats: ...
 
@@ -96,6 +127,28 @@ class AudioClip:
     @property
     def duration(self) -> float:
         return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+@runtime_checkable
+class AudioOutput(Protocol):
+    """The speaker, as the voice pipeline sees it; every method may be called from any thread."""
+
+    def play(self, clip: AudioClip) -> None:
+        """Queue a clip; clips play back to back, in order."""
+        ...
+
+    @property
+    def playing(self) -> bool:
+        """True while queued audio is still being played."""
+        ...
+
+    def stop(self) -> None:
+        """Silence at once and drop everything queued (barge-in)."""
+        ...
+
+    def take_failure(self) -> AssistantError | None:
+        """The playback failure since the last call (the device went away), reported once."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

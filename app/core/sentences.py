@@ -178,8 +178,15 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return bool(_DOTTED.fullmatch(word))
 
 
+CLAUSE_MARKS = ",;:"
+
+
 class SentenceSplitter:
-    def __init__(self) -> None:
+    def __init__(self, *, first_clause_words: int = 0) -> None:
+        """``first_clause_words`` > 0: the first piece may end at a comma, semicolon or colon
+        once it has that many words, so a long first sentence starts being spoken sooner."""
+        self._clause_words = first_clause_words
+        self._emitted = False
         self._buffer = ""
         self._line_start = True
         self._in_code = False
@@ -208,6 +215,7 @@ class SentenceSplitter:
         if sentence in (CODE_SENTENCE, TABLE_SENTENCE) and sentence == self._last:
             return  # one notice per block, not per line
         self._last = sentence
+        self._emitted = True
         out.append(sentence)
 
     def _drain(self, *, final: bool) -> list[str]:
@@ -285,10 +293,19 @@ class SentenceSplitter:
         was at the closers yet), so streamed text is scanned once, not once per piece."""
         i, j, closing = self._scan
         n = len(buf)
+        clause = self._clause_words if not self._emitted else 0
         while i < n:
             ch = buf[i]
             if ch == "\n":
                 return i
+            if clause and ch in CLAUSE_MARKS:
+                if i + 1 >= n:
+                    if final:
+                        return n
+                    self._scan = (i, i, False)
+                    return None
+                if buf[i + 1] in " \t" and len(buf[:i].split()) >= clause:
+                    return i + 1
             if ch in TERMINATORS:
                 j = max(j, i + 1)
                 if not closing:

@@ -13,17 +13,15 @@ import hashlib
 import io
 import logging
 import os
-import pickle
 import shutil
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.core.cancel import CancelToken
-from app.core.errors import AssistantError, ModelCorruptError
+from app.core.errors import AssistantError, ImageModelError, ModelCorruptError
+from app.engines.loader import LazyModel
 from app.engines.torchvision_compat import import_torchvision
 from app.fsutil import DiskFullError, fsync_directory
 
@@ -49,8 +47,11 @@ DEFAULT_LABELS = (
 )
 
 
-class ImageModelError(AssistantError):
-    code = "image-model"
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    model: Any
+    preprocess: Any
+    tokenizer: Any
 
 
 class ClipEmbedder:
@@ -69,12 +70,8 @@ class ClipEmbedder:
         self.checkpoint = checkpoint
         self.config_file = config_file
         self._threads = threads
-        self._model: Any = None
-        self._preprocess: Any = None
-        self._tokenizer: Any = None
-        self._lock = threading.Lock()
+        self._model: LazyModel[_Loaded] = LazyModel(f"image model {architecture}", self._build)
         self.dimensions = 0
-        self.load_seconds = 0.0
 
     @property
     def name(self) -> str:
@@ -82,73 +79,67 @@ class ClipEmbedder:
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._model.loaded
+
+    @property
+    def load_seconds(self) -> float:
+        return self._model.load_seconds
 
     def load(self) -> None:
-        with self._lock:
-            if self._model is not None:
-                return
-            if not self.checkpoint.is_file():
-                raise ImageModelError(
-                    f"The image model file {self.checkpoint} is missing. Add it again in "
-                    "Settings → Image model."
-                )
-            started = time.monotonic()
-            import_torchvision()
-            import open_clip
-            import torch
+        self._model.get()
 
-            torch.set_num_threads(self._threads)
-            if self.config_file is not None:
-                open_clip.add_model_config(self.config_file)
-            try:
-                model, _, preprocess = open_clip.create_model_and_transforms(
-                    self.architecture, pretrained=str(self.checkpoint), device="cpu"
-                )
-                tokenizer = open_clip.get_tokenizer(self.architecture)
-            except (  # open_clip signals a mismatched file in many ways
-                RuntimeError,
-                ValueError,
-                KeyError,
-                AssertionError,
-                EOFError,
-                pickle.UnpicklingError,
-            ) as exc:
-                # torch.load runs with weights_only=True: a file that is not plain weights is
-                # refused instead of executed. open_clip asserts on mismatched shapes.
-                raise ModelCorruptError(
-                    f"{self.checkpoint.name} is not a {self.architecture} checkpoint, or it is "
-                    "damaged.",
-                    details=repr(exc),
-                ) from exc
-            model.eval()
-            self._model, self._preprocess, self._tokenizer = model, preprocess, tokenizer
-            self.dimensions = (
-                int(model.text_projection.shape[1])
-                if hasattr(model, "text_projection") and model.text_projection is not None
-                else 0
+    def _build(self) -> _Loaded:
+        if not self.checkpoint.is_file():
+            raise ImageModelError(
+                f"The image model file {self.checkpoint} is missing. Add it again in "
+                "Settings → Image model."
             )
-            self.load_seconds = time.monotonic() - started
-            log.info("loaded image model %s in %.2f s", self.architecture, self.load_seconds)
+        import_torchvision()
+        import open_clip
+        import torch
+
+        torch.set_num_threads(self._threads)
+        if self.config_file is not None:
+            open_clip.add_model_config(self.config_file)
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                self.architecture, pretrained=str(self.checkpoint), device="cpu"
+            )
+            tokenizer = open_clip.get_tokenizer(self.architecture)
+        except Exception as exc:  # open_clip and the unpickler fail in many ways on junk
+            # torch.load runs with weights_only=True: a file that is not plain weights is
+            # refused instead of executed. open_clip asserts on mismatched shapes.
+            raise ModelCorruptError(
+                f"{self.checkpoint.name} is not a {self.architecture} checkpoint, or it is "
+                "damaged.",
+                details=repr(exc),
+            ) from exc
+        model.eval()
+        self.dimensions = (
+            int(model.text_projection.shape[1])
+            if hasattr(model, "text_projection") and model.text_projection is not None
+            else 0
+        )
+        return _Loaded(model, preprocess, tokenizer)
 
     def embed_image(self, png: bytes) -> list[float]:
-        self.load()
+        loaded = self._model.get()
         import torch
         from PIL import Image
 
         with Image.open(io.BytesIO(png)) as image:
-            pixels = self._preprocess(image.convert("RGB")).unsqueeze(0)
-        with self._lock, torch.inference_mode():
-            features = self._model.encode_image(pixels)
+            pixels = loaded.preprocess(image.convert("RGB")).unsqueeze(0)
+        with self._model.lock, torch.inference_mode():
+            features = loaded.model.encode_image(pixels)
             features = features / features.norm(dim=-1, keepdim=True)
         return [float(x) for x in features[0]]
 
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
-        self.load()
+        loaded = self._model.get()
         import torch
 
-        with self._lock, torch.inference_mode():
-            features = self._model.encode_text(self._tokenizer(list(texts)))
+        with self._model.lock, torch.inference_mode():
+            features = loaded.model.encode_text(loaded.tokenizer(list(texts)))
             features = features / features.norm(dim=-1, keepdim=True)
         return [[float(x) for x in row] for row in features]
 
@@ -162,7 +153,7 @@ class ClipEmbedder:
         if self._label_vectors is None:
             prompts = [f"a photo of {label}" for label in self.labels]
             self._label_vectors = torch.tensor(self.embed_texts(prompts))
-        logit = getattr(self._model, "logit_scale", None)
+        logit = getattr(self._model.get().model, "logit_scale", None)
         scale = float(logit.detach().exp()) if logit is not None else 100.0
         probs = (scale * self._label_vectors @ torch.tensor(list(embedding))).softmax(dim=0)
         best = torch.topk(probs, k=min(top, len(self.labels)))

@@ -29,7 +29,6 @@ import json
 import logging
 import mmap
 import os
-import shutil
 import threading
 import tomllib
 from collections.abc import Callable, Iterator
@@ -525,8 +524,3 @@ class ModelRegistry:
             atomic_write_text(self._stamp_file, json.dumps(stamps, indent=1, sort_keys=True))
         except OSError as exc:  # only an optimisation: the next start hashes again
             log.warning("could not record model verification: %s", exc)
-
-
-def remove_cached(cache_dir: Path, model_id: str) -> None:
-    """Delete an assembled copy (it is rebuilt from the packages on next use)."""
-    shutil.rmtree(cache_dir / model_id, ignore_errors=True)

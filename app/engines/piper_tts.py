@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from app.core.cancel import CancelToken
-from app.core.errors import AssistantError, ModelCorruptError
+from app.core.errors import ModelCorruptError, TextToSpeechError
 from app.core.ports import AudioClip
+from app.engines.loader import LazyModel
 from app.engines.models import verified_while_loading
 
 log = logging.getLogger(__name__)
-
-
-class TextToSpeechError(AssistantError):
-    code = "tts"
 
 
 class PiperTextToSpeech:
@@ -44,10 +39,8 @@ class PiperTextToSpeech:
         self._name = name
         self._voice_file = voice_file
         self._threads = threads
-        self._voice: Any = None
         self._rate = 22050
-        self._lock = threading.Lock()
-        self.load_seconds = 0.0
+        self._voice: LazyModel[Any] = LazyModel(f"voice {name}", self._build)
 
     @property
     def name(self) -> str:
@@ -59,50 +52,51 @@ class PiperTextToSpeech:
 
     @property
     def loaded(self) -> bool:
-        return self._voice is not None
+        return self._voice.loaded
+
+    @property
+    def load_seconds(self) -> float:
+        return self._voice.load_seconds
 
     def load(self) -> None:
-        with self._lock:
-            if self._voice is not None:
-                return
-            started = time.monotonic()
-            model = self._locate() / self._voice_file
-            import onnxruntime
-            from piper.config import PiperConfig
-            from piper.phonemize_espeak import ESPEAK_DATA_DIR
-            from piper.voice import PiperVoice
+        self._voice.get()
 
-            try:
-                config = PiperConfig.from_dict(
-                    json.loads(Path(f"{model}.json").read_text(encoding="utf-8"))
-                )
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = self._threads
-                options.inter_op_num_threads = 1
-                with verified_while_loading(self._verify):
-                    session = onnxruntime.InferenceSession(
-                        str(model), sess_options=options, providers=["CPUExecutionProvider"]
-                    )
-            except (OSError, ValueError, KeyError, RuntimeError) as exc:
-                raise ModelCorruptError(
-                    f"The voice {model.name} could not be loaded; it may be damaged. "
-                    "Run `hearth doctor` to check it.",
-                    details=repr(exc),
-                ) from exc
-            self._voice = PiperVoice(
-                config=config,
-                session=session,
-                espeak_data_dir=Path(ESPEAK_DATA_DIR),
-                download_dir=model.parent,
+    def _build(self) -> Any:
+        model = self._locate() / self._voice_file
+        import onnxruntime
+        from piper.config import PiperConfig
+        from piper.phonemize_espeak import ESPEAK_DATA_DIR
+        from piper.voice import PiperVoice
+
+        try:
+            config = PiperConfig.from_dict(
+                json.loads(Path(f"{model}.json").read_text(encoding="utf-8"))
             )
-            self._rate = int(config.sample_rate)
-            self.load_seconds = time.monotonic() - started
-            log.info("loaded voice %s in %.2f s", model.name, self.load_seconds)
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self._threads
+            options.inter_op_num_threads = 1
+            with verified_while_loading(self._verify):
+                session = onnxruntime.InferenceSession(
+                    str(model), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ModelCorruptError(
+                f"The voice {model.name} could not be loaded; it may be damaged. "
+                "Run `hearth doctor` to check it.",
+                details=repr(exc),
+            ) from exc
+        self._rate = int(config.sample_rate)
+        return PiperVoice(
+            config=config,
+            session=session,
+            espeak_data_dir=Path(ESPEAK_DATA_DIR),
+            download_dir=model.parent,
+        )
 
     def synthesize(
         self, text: str, *, cancel: CancelToken, rate: float = 1.0, volume: float = 1.0
     ) -> Iterator[AudioClip]:
-        self.load()
+        voice = self._voice.get()
         from piper.config import SynthesisConfig
 
         config = SynthesisConfig(
@@ -110,7 +104,7 @@ class PiperTextToSpeech:
             volume=max(0.0, min(2.0, volume)),
         )
         try:
-            for chunk in self._voice.synthesize(text, syn_config=config):
+            for chunk in voice.synthesize(text, syn_config=config):
                 if cancel.is_cancelled():
                     return
                 yield AudioClip(chunk.audio_int16_bytes, int(chunk.sample_rate))
@@ -122,5 +116,4 @@ class PiperTextToSpeech:
             ) from exc
 
     def close(self) -> None:
-        with self._lock:
-            self._voice = None
+        self._voice.close()

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
-import time
 from typing import Any
 
 from app.core.cancel import CancelToken
-from app.core.errors import AssistantError
+from app.core.errors import OcrError
 from app.core.ports import OcrLine, OcrResult
+from app.engines.loader import LazyModel
 
 log = logging.getLogger(__name__)
-
-
-class OcrError(AssistantError):
-    code = "ocr"
 
 
 class RapidOcr:
@@ -30,35 +25,34 @@ class RapidOcr:
     def __init__(self, *, threads: int = 2, min_score: float = 0.5) -> None:
         self._threads = threads
         self._min_score = min_score
-        self._engine: Any = None
-        self._lock = threading.Lock()
-        self.load_seconds = 0.0
+        self._engine: LazyModel[Any] = LazyModel("OCR", self._build)
 
     @property
     def loaded(self) -> bool:
-        return self._engine is not None
+        return self._engine.loaded
+
+    @property
+    def load_seconds(self) -> float:
+        return self._engine.load_seconds
 
     def load(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                return
-            started = time.monotonic()
-            from rapidocr_onnxruntime import RapidOCR
+        self._engine.get()
 
-            threads = {
-                f"{prefix}{name}": value
-                for prefix in ("", "det_", "cls_", "rec_")
-                for name, value in (
-                    ("intra_op_num_threads", self._threads),
-                    ("inter_op_num_threads", 1),
-                )
-            }
-            self._engine = RapidOCR(text_score=self._min_score, **threads)
-            self.load_seconds = time.monotonic() - started
-            log.info("loaded OCR in %.2f s", self.load_seconds)
+    def _build(self) -> Any:
+        from rapidocr_onnxruntime import RapidOCR
+
+        threads = {
+            f"{prefix}{name}": value
+            for prefix in ("", "det_", "cls_", "rec_")
+            for name, value in (
+                ("intra_op_num_threads", self._threads),
+                ("inter_op_num_threads", 1),
+            )
+        }
+        return RapidOCR(text_score=self._min_score, **threads)
 
     def read(self, png: bytes, *, cancel: CancelToken) -> OcrResult:
-        self.load()
+        engine = self._engine.get()
         if cancel.is_cancelled():
             return OcrResult(())
         import numpy as np
@@ -67,8 +61,8 @@ class RapidOcr:
         with Image.open(io.BytesIO(png)) as image:
             array = _padded(np.asarray(image.convert("RGB"))[:, :, ::-1])  # BGR, as OpenCV
         try:
-            with self._lock:
-                found, _elapsed = self._engine(array, use_cls=False)
+            with self._engine.lock:
+                found, _elapsed = engine(array, use_cls=False)
         except Exception as exc:  # onnxruntime and OpenCV raise many types
             raise OcrError("Reading the text in the image failed.", details=repr(exc)) from exc
         lines = [

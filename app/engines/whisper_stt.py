@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.core.cancel import CancelToken
-from app.core.errors import AssistantError, ModelCorruptError
+from app.core.errors import ModelCorruptError, SpeechToTextError
 from app.core.files import FileRefusedError, check_regular_file
 from app.core.ports import AudioClip, Transcript
+from app.engines.loader import LazyModel
 from app.engines.models import verified_while_loading
 
 log = logging.getLogger(__name__)
 
 WHISPER_RATE = 16000
-
-
-class SpeechToTextError(AssistantError):
-    code = "stt"
 
 
 LONG_CLIP_SECONDS = 28.0
@@ -90,9 +85,7 @@ class WhisperSpeechToText:
         self._threads = cpu_threads
         self._beam = beam_size
         self._vad = vad
-        self._model: Any = None
-        self._lock = threading.Lock()
-        self.load_seconds = 0.0
+        self._model: LazyModel[Any] = LazyModel(f"speech model {name}", self._build)
 
     @property
     def name(self) -> str:
@@ -100,35 +93,35 @@ class WhisperSpeechToText:
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._model.loaded
+
+    @property
+    def load_seconds(self) -> float:
+        return self._model.load_seconds
 
     def load(self) -> None:
-        with self._lock:
-            if self._model is not None:
-                return
-            folder = self._locate()
-            started = time.monotonic()
-            from faster_whisper import WhisperModel
+        self._model.get()
 
-            try:
-                with verified_while_loading(self._verify):
-                    model = WhisperModel(
-                        str(folder),
-                        device="cpu",
-                        compute_type="int8",
-                        cpu_threads=self._threads,
-                        num_workers=1,
-                        local_files_only=True,
-                    )
-                self._model = model
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise ModelCorruptError(
-                    f"The speech model in {folder} could not be loaded; it may be damaged. "
-                    "Run `hearth doctor` to check it.",
-                    details=repr(exc),
-                ) from exc
-            self.load_seconds = time.monotonic() - started
-            log.info("loaded speech model %s in %.2f s", folder.name, self.load_seconds)
+    def _build(self) -> Any:
+        folder = self._locate()
+        from faster_whisper import WhisperModel
+
+        try:
+            with verified_while_loading(self._verify):
+                return WhisperModel(
+                    str(folder),
+                    device="cpu",
+                    compute_type="int8",
+                    cpu_threads=self._threads,
+                    num_workers=1,
+                    local_files_only=True,
+                )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelCorruptError(
+                f"The speech model in {folder} could not be loaded; it may be damaged. "
+                "Run `hearth doctor` to check it.",
+                details=repr(exc),
+            ) from exc
 
     def transcribe(
         self,
@@ -171,12 +164,14 @@ class WhisperSpeechToText:
         cancel: CancelToken,
         on_progress: ProgressCallback | None = None,
     ) -> Transcript:
-        self.load()
+        model = self._model.get()
         try:
             if seconds <= LONG_CLIP_SECONDS:
-                texts, language, speech = self._whole(audio, seconds, cancel)
+                texts, language, speech = self._whole(model, audio, seconds, cancel)
             else:
-                texts, language, speech = self._in_pieces(audio, seconds, cancel, on_progress)
+                texts, language, speech = self._in_pieces(
+                    model, audio, seconds, cancel, on_progress
+                )
         except RuntimeError as exc:
             raise SpeechToTextError(
                 "Speech recognition failed. The details are in the log.", details=repr(exc)
@@ -189,10 +184,10 @@ class WhisperSpeechToText:
         )
 
     def _whole(
-        self, audio: Any, seconds: float, cancel: CancelToken
+        self, model: Any, audio: Any, seconds: float, cancel: CancelToken
     ) -> tuple[list[str], str, float]:
         """A command: one padded 30 s window, timestamps off (the fastest call)."""
-        segments, info = self._model.transcribe(
+        segments, info = model.transcribe(
             audio,
             language=self.language,
             beam_size=self._beam,
@@ -210,6 +205,7 @@ class WhisperSpeechToText:
 
     def _in_pieces(
         self,
+        model: Any,
         audio: Any,
         seconds: float,
         cancel: CancelToken,
@@ -235,10 +231,11 @@ class WhisperSpeechToText:
         )
         language = self.language
         texts: list[str] = []
+        shown = 0.0
         for start, end in pieces:
             if cancel.is_cancelled():
                 break
-            segments, info = self._model.transcribe(
+            segments, info = model.transcribe(
                 audio[start:end],
                 language=language,
                 beam_size=self._beam,
@@ -252,11 +249,13 @@ class WhisperSpeechToText:
                 if cancel.is_cancelled():
                     break
                 texts.append(segment.text.strip())
+                # A segment's end can come before the previous one's (whisper placed its
+                # timestamps out of order): progress never goes back.
+                shown = max(shown, min(seconds, start / WHISPER_RATE + segment.end))
                 if on_progress is not None:
-                    on_progress(min(seconds, start / WHISPER_RATE + segment.end), seconds)
+                    on_progress(shown, seconds)
         speech = sum(end - start for start, end in pieces) / WHISPER_RATE
         return texts, language or "", speech
 
     def close(self) -> None:
-        with self._lock:
-            self._model = None
+        self._model.close()

@@ -17,15 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.core.errors import AssistantError
+from app.core.errors import AssistantError, MemoryStoreError
 from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord, Scalar
 from app.fsutil import DiskFullError
 
 log = logging.getLogger(__name__)
-
-
-class MemoryStoreError(AssistantError):
-    code = "memory"
 
 
 def image_collection_name(space: str) -> str:
@@ -286,11 +282,16 @@ class ChromaMemory:
     def _disk_nearly_full(self) -> bool:
         if not self.folder:
             return False
+        # SQLite rewrites pages through a journal, and a failed transaction gives its space back
+        # before we look, so "full" means: too little room to rewrite the store's largest file.
         try:
             usage = shutil.disk_usage(self.folder)
+            largest = max(
+                (f.stat().st_size for f in self.folder.rglob("*") if f.is_file()), default=0
+            )
         except OSError:
             return False
-        return usage.free < min(64 * 1024 * 1024, usage.total // 10)
+        return usage.free < min(64 * 1024 * 1024, max(usage.total // 10, largest))
 
     # -- images -----------------------------------------------------------------------------
 

@@ -57,6 +57,8 @@ class MessageBubble(QFrame):
     """"yes" or "no" from the confirm buttons."""
     remember_requested = Signal(str)
     """"Remember this" from the context menu, with the text to remember."""
+    undo_requested = Signal()
+    """The Undo button of a handled action was clicked."""
 
     def __init__(self, role: str, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -213,6 +215,22 @@ class MessageBubble(QFrame):
         layout = self.layout()
         if isinstance(layout, QVBoxLayout):
             layout.insertLayout(layout.count() - 1, row)
+
+    def offer_undo(self) -> None:
+        """An Undo button under the reply (what Hearth did can be taken back once)."""
+        self.undo_button = QPushButton("Undo", self)
+        self.undo_button.setToolTip("Take back what Hearth just did")
+        self.undo_button.clicked.connect(self._undo)
+        row = QHBoxLayout()
+        row.addWidget(self.undo_button)
+        row.addStretch(1)
+        layout = self.layout()
+        if isinstance(layout, QVBoxLayout):
+            layout.insertLayout(layout.count() - 1, row)
+
+    def _undo(self) -> None:
+        self.undo_button.setEnabled(False)
+        self.undo_requested.emit()
 
     def _answer(self, answer: str) -> None:
         self.yes_button.setEnabled(False)

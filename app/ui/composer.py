@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
@@ -16,6 +18,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+HintLasts = Literal["", "typing", "send"]
+"""How long a hint stays: until replaced (''), until the user types or sends ('typing'), or
+until a message is sent ('send')."""
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff)"
 THUMB = 72
@@ -176,16 +182,19 @@ class Composer(QWidget):
         layout.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.input.submitted.connect(self._submit)
+        self.input.textChanged.connect(self._typed)
+        self._hint_lasts: HintLasts = ""
         self.send_button.clicked.connect(self._submit)
         self.stop_button.clicked.connect(self.stop_requested)
-        self._busy = False
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self.stop_button.isVisibleTo(self)
 
     def set_busy(self, busy: bool) -> None:
-        self._busy = busy
+        """A reply is streaming: Stop replaces Send (Enter still sends: it is queued)."""
+        if busy and self._hint_lasts:
+            self.show_hint("")  # a message was sent: remarks about the last attempt are done
         self.send_button.setVisible(not busy)
         self.stop_button.setVisible(busy)
 
@@ -199,7 +208,7 @@ class Composer(QWidget):
         if listening:
             self.meter.setValue(0)
             self.clock.setText("0.0 s")
-            self.hint.setText("Listening… release to send.")
+            self.show_hint("Listening… release to send.")
 
     def show_level(self, level: float) -> None:
         self.meter.setValue(round(level * 100))
@@ -207,8 +216,13 @@ class Composer(QWidget):
     def show_elapsed(self, seconds: float) -> None:
         self.clock.setText(f"{seconds:.1f} s")
 
-    def show_hint(self, text: str) -> None:
+    def show_hint(self, text: str, *, lasts: HintLasts = "") -> None:
         self.hint.setText(text)
+        self._hint_lasts = lasts if text else ""
+
+    def _typed(self) -> None:
+        if self._hint_lasts == "typing" and self.input.toPlainText():
+            self.show_hint("")
 
     # -- images -------------------------------------------------------------------------------
 
@@ -275,7 +289,7 @@ class Composer(QWidget):
 
     def _submit(self) -> None:
         text = self.input.toPlainText().strip()
-        if self._busy or not (text or self._has_attachments()):
+        if not (text or self._has_attachments()):
             return
         text = text or "What is in this image?"
         self.input.clear()

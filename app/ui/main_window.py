@@ -1,17 +1,21 @@
-"""The main window: conversations on the left, the chat on the right, status at the bottom."""
+"""The main window: conversations on the left, the chat on the right, status at the bottom.
+
+It lays out the widgets and forwards the user's intents; a turn is shown by
+:class:`app.ui.turn_presenter.TurnPresenter` and memory by :class:`app.ui.memory_actions.
+MemoryActions`. Failures of background work arrive through the one default route
+(app.workers.jobs.FAILURES) and show as notifications.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QKeyEvent,
     QKeySequence,
     QShortcut,
 )
@@ -19,58 +23,62 @@ from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QSplitter,
+    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.errors import AssistantError
-from app.core.events import AssistantEvent, EventType
-from app.core.images import PreparedImage, stored_images
-from app.core.memory import citation
-from app.core.ports import MemoryHit, MemoryRecord
-from app.ui.chat_view import ChatView, MessageBubble
+from app.core.images import stored_images
+from app.ui.alarm_alerts import AlarmAlerts
+from app.ui.attachments import Attachments
+from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationList
 from app.ui.image_model_dialog import AddImageModelDialog
+from app.ui.memory_actions import MemoryActions
 from app.ui.memory_browser import MemoryBrowser
 from app.ui.notifications import NotificationArea
 from app.ui.settings_dialog import SettingsDialog
-from app.ui.source_viewer import SourceViewer
+from app.ui.talk_keys import TalkKeys
 from app.ui.theme import apply_theme
+from app.ui.turn_presenter import TurnPresenter
+from app.workers.alarms import AlarmScheduler
 from app.workers.backend import AssistantBackend, ImageModelInfo
-from app.workers.jobs import Job
-from app.workers.voice import VoiceController
+from app.workers.jobs import FAILURES
+from app.workers.voice import Recording, VoiceController
 
 log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
     turn_finished = Signal()
-    image_checked = Signal()
-    """An offered image was accepted or refused (used by tests)."""
     """Emitted after a turn's last event was rendered (used by tests and benchmarks)."""
 
-    def __init__(self, backend: AssistantBackend, voice: VoiceController | None = None) -> None:
+    def __init__(
+        self,
+        backend: AssistantBackend,
+        voice: VoiceController | None = None,
+        alarms: AlarmScheduler | None = None,
+    ) -> None:
         super().__init__()
         self.backend = backend
         self.voice = voice
-        self._spoken_turn = False
+        self.alarms = alarms
+        if alarms is not None:
+            alarms.setParent(self)  # it rings into this window: it ends with it
+        if voice is not None:
+            if backend.voice is None:
+                backend.attach_voice(voice.pipeline)
+            voice.hear_on(backend.runner)
         self._talk_by_key = False
-        self._talk_global = False
         self.setWindowTitle("Hearth")
         self.resize(1000, 700)
         self.conversation_id = ""
-        self._turn_job: Job | None = None
-        self._turn_conversation = ""
-        self._tokens = 0
-        self._first_token_at = 0.0
-        self._spoken_bubble: MessageBubble | None = None
-        self._user_bubble: MessageBubble | None = None
-        self.attachments: list[PreparedImage] = []
-        self._reading = 0
 
         self.conversations = ConversationList(self)
         self.notifications = NotificationArea(self)
@@ -103,6 +111,16 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.speed_label)
         status.addPermanentWidget(self.model_label)
 
+        self.turns = TurnPresenter(
+            self, backend, self.chat, self.composer, self.notifications, voice=voice, parent=self
+        )
+        self.turns.finished.connect(self.turn_finished)
+        self.memory = MemoryActions(self, backend, self.notifications, self.open_conversation)
+        service = backend.memory_service
+        if service is not None:
+            self.turns.on_memory_changed = service.changed.emit
+        FAILURES.failed.connect(self.show_error)
+        self._routed = True
         self._build_menu()
         self.conversations.selected.connect(self.open_conversation)
         self.conversations.new_requested.connect(self.new_conversation)
@@ -110,21 +128,39 @@ class MainWindow(QMainWindow):
         self.conversations.delete_requested.connect(self._delete)
         self.conversations.search_changed.connect(lambda _q: self.refresh_conversations())
         self.composer.send_requested.connect(self.send)
-        self.chat.citation_clicked.connect(self.open_citation)
+        self.chat.citation_clicked.connect(self.memory.open_citation)
         self.chat.answered.connect(self.send)
-        self.chat.remember_requested.connect(self.remember_text)
-        self.memory_browser: MemoryBrowser | None = None
-        self.composer.files_offered.connect(self.attach_files)
-        self.composer.images_offered.connect(self.attach_images)
+        self.chat.remember_requested.connect(
+            lambda text: self.memory.remember_text(text, self.conversation_id)
+        )
+        self.tray = Attachments(backend, self.composer)
+        self._quitting = False
+        self.in_background = False
+        """The window was closed while alarms were pending: hidden, Hearth still running."""
+        self.system_tray = self._make_system_tray() if alarms is not None else None
+        self.alerts = (
+            AlarmAlerts(
+                alarms,
+                self.notifications,
+                tray=lambda: self.system_tray,
+                chime=self._chime,
+                speak=self._say,
+                parent=self,
+            )
+            if alarms is not None
+            else None
+        )
+        if alarms is not None:
+            alarms.rang.connect(self._alarm_rang)
         self.composer.remote_refused.connect(self._remote_refused)
-        self.composer.attachment_removed.connect(self._remove_attachment)
         self.setAcceptDrops(True)
         self.composer.stop_requested.connect(self.stop)
         backend.status_changed.connect(self._status)
         backend.model_changed.connect(self.model_label.setText)
-        backend.error.connect(self.show_error)
         backend.settings_changed.connect(self._apply_settings)
 
+        self.talk_keys = TalkKeys(self, backend.settings.talk_shortcut)
+        """The talk shortcut, from this window and the global hook (``talk_keys.attach``)."""
         self.set_talk_shortcut(backend.settings.talk_shortcut)
         if voice is not None:
             self._connect_voice(voice)
@@ -142,40 +178,6 @@ class MainWindow(QMainWindow):
         self.composer.input.setFocus()
 
     # -- images -----------------------------------------------------------------------------
-
-    def attach_files(self, paths: list[str]) -> None:
-        for path in paths:
-            self._track(self.backend.prepare_image_file(path))
-
-    def attach_images(self, blobs: list[tuple[str, bytes]]) -> None:
-        for name, data in blobs:
-            self._track(self.backend.prepare_image(name, data))
-
-    def _track(self, job: Job) -> None:
-        self._reading += 1
-        self.composer.show_hint("Checking the image…")
-        job.succeeded.connect(self._attached)
-        job.failed.connect(self.show_error)
-        job.finished.connect(self._image_done)
-
-    def _attached(self, image: object) -> None:
-        if isinstance(image, PreparedImage):
-            self.attachments.append(image)
-            self._show_attachments()
-
-    def _image_done(self) -> None:
-        self._reading -= 1
-        if self._reading == 0:
-            self.composer.show_hint("")
-        self.image_checked.emit()
-
-    def _remove_attachment(self, index: int) -> None:
-        if 0 <= index < len(self.attachments):
-            del self.attachments[index]
-            self._show_attachments()
-
-    def _show_attachments(self) -> None:
-        self.composer.set_attachments([(a.name, a.png) for a in self.attachments])
 
     def _remote_refused(self, urls: list[str]) -> None:
         self.notifications.show_message(
@@ -198,95 +200,71 @@ class MainWindow(QMainWindow):
         self.composer.talk_pressed.connect(voice.press)
         self.composer.talk_released.connect(voice.release)
         voice.listening_changed.connect(self.composer.set_listening)
+        voice.listening_changed.connect(self._listening_changed)
         voice.level.connect(self.composer.show_level)
         voice.elapsed.connect(self.composer.show_elapsed)
-        voice.partial.connect(lambda text: self.composer.show_hint(f"Hearing: {text}"))
+        voice.partial.connect(self._heard_so_far)
+        voice.settled.connect(self._stopped_speaking)
         voice.not_heard.connect(self._not_heard)
         voice.notice.connect(
             lambda text: self.notifications.show_message(text, level="warning", timeout_ms=8000)
         )
         voice.error.connect(self.show_error)
         voice.interrupted.connect(self.stop)
-        voice.transcribed.connect(self._transcribed)
-        voice.timings_ready.connect(self._show_timings)
-        memory = self.backend.memory_service
-        if memory is not None:
-            # Indexing waits while the user talks and while Hearth speaks.
-            voice.listening_changed.connect(
-                lambda on: memory.hold("listening") if on else memory.release("listening")
-            )
-            voice.speaking_changed.connect(
-                lambda on: memory.hold("speaking") if on else memory.release("speaking")
-            )
+        voice.recorded.connect(self._recorded)
+        voice.transcribed.connect(self._review_transcript)
+        self.talk_keys.pressed.connect(self._talk_key_pressed)
+        self.talk_keys.released.connect(self._talk_key_released)
         app = QApplication.instance()
         if app is not None:
-            app.installEventFilter(self)
+            app.installEventFilter(self.talk_keys)
 
     def set_talk_shortcut(self, text: str) -> None:
-        sequence = QKeySequence(text)
-        if sequence.isEmpty():
-            sequence = QKeySequence("Ctrl+Space")
-        combo = sequence[0]  # type: ignore[index]  # (PySide6 stubs miss __getitem__)
-        self._talk_key = combo.key()
-        self._talk_modifiers = combo.keyboardModifiers()
-        native = sequence.toString(QKeySequence.SequenceFormat.NativeText)
-        self.composer.talk_button.setToolTip(f"Hold while you speak (or hold {native})")
+        self.talk_keys.set_shortcut(text)
+        self.composer.talk_button.setToolTip(self.talk_keys.tooltip)
 
-    def global_talk_pressed(self) -> None:
-        """The shortcut was pressed while another application had focus."""
-        if self.voice is None or self.isActiveWindow() or self.voice.listening:
-            return  # in the window, the event filter below handles it
-        self._talk_global = True
+    def _talk_key_pressed(self) -> None:
+        """The shortcut went down (in this window or, through the global hook, anywhere)."""
+        if self.voice is None or self.voice.listening:
+            return  # already listening (the button is held): that hold decides
+        self._talk_by_key = True
         self.voice.press()
 
-    def global_talk_released(self) -> None:
-        if self.voice is not None and self._talk_global:
-            self._talk_global = False
+    def _talk_key_released(self) -> None:
+        if self.voice is not None and self._talk_by_key:
+            self._talk_by_key = False
             self.voice.release()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        """Hold the talk shortcut (Ctrl+Space) anywhere in the window to talk."""
-        voice = self.voice
-        kind = event.type()
-        if voice is None or kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            return False
-        if not isinstance(event, QKeyEvent) or event.key() != self._talk_key:
-            return False
-        if kind == QEvent.Type.KeyPress:
-            in_this_window = isinstance(watched, QWidget) and watched.window() is self
-            wanted = self._talk_modifiers
-            if (event.modifiers() & wanted) != wanted or not in_this_window:
-                return False
-            if not event.isAutoRepeat() and not voice.listening:
-                self._talk_by_key = True
-                voice.press()
-            return True
-        if self._talk_by_key and not event.isAutoRepeat():
-            self._talk_by_key = False
-            voice.release()
-            return True
-        return self._talk_by_key
-
     def _not_heard(self, text: str) -> None:
-        self.composer.show_hint(text)
+        self.composer.show_hint(text, lasts="typing")
         self._status("Nothing heard")
 
-    def _transcribed(self, text: str) -> None:
-        if self.backend.settings.review_transcript:
-            self.composer.input.setPlainText(text)
-            self.composer.input.setFocus()
-            self.composer.show_hint("Check the words, then press Enter to send.")
-            return
-        self.composer.show_hint("")
-        self.send(text, spoken=True)
+    def _listening_changed(self, listening: bool) -> None:
+        if not listening:
+            self.backend.stop_preparing()
 
-    def _show_timings(self, timings: object) -> None:
-        summary = getattr(timings, "summary", lambda: "")()
-        bubble = self._spoken_bubble
-        if bubble is not None and summary:
-            total = summary.split(" (")[0]
-            bubble.set_footer(total)
-            bubble.footer.setToolTip(summary)
+    def _heard_so_far(self, text: str) -> None:
+        self.composer.show_hint(f"Hearing: {text}")
+
+    def _stopped_speaking(self, text: str) -> None:
+        """Prepare the answer once the user has stopped speaking, not at every partial: on
+        two cores, reading the prompt while they speak slows the transcripts, and the
+        memories recalled for half a question are seldom those of the whole one."""
+        if not self.backend.settings.review_transcript:
+            self.backend.prepare(self.conversation_id, text)
+
+    def _recorded(self, recording: object) -> None:
+        if self.backend.settings.review_transcript and self.voice is not None:
+            if isinstance(recording, Recording):
+                self.voice.review(recording)
+        else:
+            self.turns.speak(recording)
+
+    def _review_transcript(self, text: str) -> None:
+        """Review-first mode: the words go to the composer, to check before sending."""
+        self.composer.input.setPlainText(text)
+        self.composer.input.setFocus()
+        self.composer.show_hint("Check the words, then press Enter to send.", lasts="send")
 
     # -- menus and shortcuts ---------------------------------------------------------------------
 
@@ -305,7 +283,7 @@ class MainWindow(QMainWindow):
         )
         file_menu.addSeparator()
         self._action(
-            file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit, fallback="Ctrl+Q"
+            file_menu, "&Quit", self.quit, QKeySequence.StandardKey.Quit, fallback="Ctrl+Q"
         )
         edit_menu = self.menuBar().addMenu("&Conversation")
         self._action(
@@ -374,7 +352,7 @@ class MainWindow(QMainWindow):
 
     def new_conversation(self) -> None:
         """Start an empty chat; it is saved once the first message is sent."""
-        self._leave_turn()
+        self.turns.leave()
         self.conversation_id = ""
         self.chat.clear()
         self.conversations.list.clearSelection()
@@ -384,7 +362,7 @@ class MainWindow(QMainWindow):
     def open_conversation(self, conversation_id: str) -> None:
         if conversation_id == self.conversation_id and self.chat.bubbles():
             return
-        self._leave_turn()
+        self.turns.leave()
         try:
             messages = self.backend.store.messages(conversation_id)
         except AssistantError as exc:
@@ -415,7 +393,7 @@ class MainWindow(QMainWindow):
         self.refresh_conversations()
 
     def _delete(self, conversation_id: str) -> None:
-        if conversation_id == self._turn_conversation:
+        if conversation_id == self.turns.conversation:
             self.stop()
         try:
             self.backend.delete_conversation(conversation_id)
@@ -430,152 +408,41 @@ class MainWindow(QMainWindow):
 
     @property
     def busy(self) -> bool:
-        return self._turn_job is not None
+        return self.turns.busy
 
-    def send(self, text: str, *, spoken: bool = False) -> None:
-        if self.busy:
-            return
+    def send(self, text: str) -> None:
+        images = self.tray.take()
+        if not self.turns.send(text, images):
+            self.tray.put_back(images)
+
+    def stop(self) -> None:
+        self.turns.stop()
+
+    def ensure_conversation(self) -> str:
         if not self.conversation_id:
             try:
                 self.conversation_id = self.backend.store.create_conversation().id
             except AssistantError as exc:
-                self.composer.input.setPlainText(text)
                 self.show_error(exc)
-                return
+                return ""
             self.backend.remember(last_conversation=self.conversation_id)
-        images, self.attachments = self.attachments, []
-        self._show_attachments()
-        user_bubble = self.chat.add_message("user", text)
-        self._user_bubble = user_bubble
-        if images:
-            user_bubble.add_images([(i.name, i.png) for i in images])
-        self._spoken_bubble = self.chat.start_reply()
-        self._spoken_turn = spoken and self.voice is not None
-        if self._spoken_turn and self.voice is not None:
-            self.voice.begin_reply()
-        self._tokens = 0
-        self._first_token_at = 0.0
-        self._turn_conversation = self.conversation_id
-        job = self.backend.send(self.conversation_id, text, images)
-        self._turn_job = job
-        job.progress.connect(self._on_event)
-        job.failed.connect(self.show_error)
-        job.finished.connect(lambda: self._job_finished(job))
-        self.composer.set_busy(True)
-        self._status("Thinking…")
+        return self.conversation_id
 
-    def stop(self) -> None:
-        if self.voice is not None:
-            self.voice.stop_speaking()
-        if self._turn_job is not None:
-            self.backend.stop()
-            self._status("Stopping…")
+    def show_status(self, text: str, *, working: bool = False) -> None:
+        self.state_label.setText(text)
+        self.busy_bar.setVisible(working or text.startswith("Loading"))
 
-    def _leave_turn(self) -> None:
-        """Switching away from the chat being answered stops the reply (what came is kept)."""
-        if self._turn_job is not None:
-            self.stop()
-            self.chat.finish_reply("Stopped", drop_if_empty=True)
+    def show_speed(self, text: str) -> None:
+        self.speed_label.setText(text)
 
-    def _showing_turn(self) -> bool:
-        return self._turn_conversation == self.conversation_id
-
-    def _on_event(self, event: object) -> None:
-        if not isinstance(event, AssistantEvent):
-            return
-        kind = event.type
-        if kind is EventType.IMAGES_READING:
-            total = int(event.data.get("total", 1))
-            index = int(event.data.get("index", 0)) + 1
-            self._status(
-                f"Reading image {index} of {total}…" if total > 1 else "Reading the image…"
-            )
-            self.busy_bar.show()
-        elif kind is EventType.IMAGES_READ:
-            self.busy_bar.hide()
-            if self._showing_turn() and self._user_bubble is not None:
-                self._user_bubble.set_image_texts(
-                    [str(t) for t in event.data.get("texts", [])],
-                    [list(tags) for tags in event.data.get("looks_like", [])],
-                )
-        elif kind is EventType.RECALLED:
-            count = int(event.data.get("count", 0))
-            self._status(f"Thinking… (recalled {count} memor{'y' if count == 1 else 'ies'})")
-        elif kind is EventType.CITATIONS:
-            reply = self.chat.reply
-            if self._showing_turn() and reply is not None:
-                citations = event.data.get("citations", [])
-                reply.set_citations([dict(c) for c in citations if isinstance(c, dict)])
-        elif kind is EventType.MEMORY:
-            action = str(event.data.get("action", ""))
-            reply = self.chat.reply
-            if action == "confirm-forget" and self._showing_turn() and reply is not None:
-                reply.ask_to_confirm("Yes, forget it", "No, keep it")
-            if action in ("remembered", "forgotten") and self.backend.memory_service:
-                self.backend.memory_service.changed.emit()
-        elif kind is EventType.MODEL_LOADING:
-            self._status(f"Loading {event.data.get('model', 'model')}…")
-            self.busy_bar.show()
-        elif kind is EventType.PROMPT_READY:
-            self.busy_bar.hide()
-            dropped = int(event.data.get("dropped_messages", 0))
-            self._status(
-                f"Thinking… ({dropped} older messages left out to fit the context)"
-                if dropped
-                else "Thinking…"
-            )
-        elif kind is EventType.TOKEN:
-            self._tokens += 1
-            now = time.monotonic()
-            if self._tokens == 1:
-                self._first_token_at = now
-                self._status("Answering…")
-                if self._spoken_turn and self.voice is not None:
-                    self.voice.mark_first_token()
-            elif now > self._first_token_at:
-                rate = (self._tokens - 1) / (now - self._first_token_at)
-                self.speed_label.setText(f"{rate:.1f} tok/s")
-            if self._showing_turn():
-                self.chat.append_to_reply(str(event.data.get("text", "")))
-            if self._spoken_turn and self.voice is not None:
-                self.voice.feed_reply(str(event.data.get("text", "")))
-        elif kind is EventType.STATS:
-            rate = float(event.data.get("tokens_per_second", 0.0))
-            if rate:
-                self.speed_label.setText(f"{rate:.1f} tok/s")
-        elif kind is EventType.ERROR:
-            self.notifications.show_message(
-                str(event.data.get("message", "Something went wrong.")),
-                details=f"[{event.data.get('code', '')}]\n{event.data.get('details', '')}",
-            )
-        elif kind is EventType.TURN_END:
-            self.busy_bar.hide()
-            cancelled = bool(event.data.get("cancelled"))
-            failed = bool(event.data.get("failed"))
-            if self._spoken_turn and self.voice is not None:
-                if cancelled or failed:
-                    self.voice.stop_speaking()
-                else:
-                    self.voice.end_reply()
-            if self._showing_turn():
-                footer = "Stopped" if cancelled else ("Failed" if failed else "")
-                self.chat.finish_reply(footer, drop_if_empty=True)
-            self._status("Stopped" if cancelled else ("Ready" if not failed else "Error"))
-
-    def _job_finished(self, job: Job) -> None:
-        if self._turn_job is job:
-            self._turn_job = None
-            self._turn_conversation = ""
-            self.composer.set_busy(False)
-            self.busy_bar.hide()
-            self.refresh_conversations()
-            self.turn_finished.emit()
+    def turn_over(self) -> None:
+        self.busy_bar.hide()
+        self.refresh_conversations()
 
     # -- status, errors, settings ------------------------------------------------------------------
 
     def _status(self, text: str) -> None:
-        self.state_label.setText(text)
-        self.busy_bar.setVisible(text.startswith("Loading"))
+        self.show_status(text)
 
     def show_error(self, error: object) -> None:
         if isinstance(error, AssistantError):
@@ -598,71 +465,12 @@ class MainWindow(QMainWindow):
 
     # -- memory -------------------------------------------------------------------------------
 
+    @property
+    def memory_browser(self) -> MemoryBrowser | None:
+        return self.memory.browser
+
     def open_memory(self, *, tab: str = "Memories") -> MemoryBrowser | None:
-        service = self.backend.memory_service
-        if service is None:
-            return None
-        if self.memory_browser is None:
-            self.memory_browser = MemoryBrowser(service, self, find_images=self.backend.find_images)
-            self.memory_browser.open_source.connect(self._open_record_source)
-            self.memory_browser.open_conversation.connect(self.open_conversation)
-        browser = self.memory_browser
-        for index in range(browser.tabs.count()):
-            if browser.tabs.tabText(index) == tab:
-                browser.tabs.setCurrentIndex(index)
-        browser.show()
-        browser.raise_()
-        browser.activateWindow()
-        return browser
-
-    def open_citation(self, citation: object) -> None:
-        """Show where a cited memory came from: the fact, the conversation, or the file."""
-        if not isinstance(citation, dict):
-            return
-        kind = citation.get("kind")
-        if kind == "turn" and citation.get("conversation_id"):
-            self.open_conversation(str(citation["conversation_id"]))
-        elif kind == "document":
-            self.source_viewer = SourceViewer(
-                str(citation.get("label", "")),
-                str(citation.get("path", citation.get("source", ""))),
-                str(citation.get("text", "")),
-                self,
-            )
-            self.source_viewer.show()
-        else:
-            browser = self.open_memory()
-            if browser is not None:
-                wanted = str(citation.get("id", ""))
-
-                def pick() -> None:
-                    browser.select(wanted)
-                    browser.loaded.disconnect(pick)
-
-                browser.loaded.connect(pick)
-                browser.search.clear()
-                browser.refresh()
-
-    def _open_record_source(self, record: object) -> None:
-        if isinstance(record, MemoryRecord):
-            # Shaped like a reply's citation, with the whole text rather than its excerpt.
-            self.open_citation({**citation(0, MemoryHit(record, 0.0)), "text": record.text})
-
-    def remember_text(self, text: str) -> None:
-        """ "Remember this" on a message: keep it as a fact."""
-        service = self.backend.memory_service
-        if service is None or not text.strip():
-            return
-        job = service.remember(
-            text.strip(),
-            source=f"conversation:{self.conversation_id}" if self.conversation_id else "chat",
-            conversation_id=self.conversation_id,
-        )
-        job.succeeded.connect(
-            lambda _r: self.notifications.show_message(
-                "Remembered. Hearth will recall it when it helps.", level="info", timeout_ms=4000
-            )
-        )
+        return self.memory.open(tab=tab)
 
     def _add_image_model(self) -> ImageModelInfo | None:
         dialog = AddImageModelDialog(self.backend, self)
@@ -675,7 +483,77 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, theme)
 
+    def _alarm_rang(self, _fired: object) -> None:
+        if self.in_background:
+            self.bring_back()  # its notification, Snooze and Dismiss are in the window
+
+    def _chime(self) -> None:
+        """A timer or reminder's sound, through the voice's speaker (quiet when muted)."""
+        if self.voice is not None and not self.voice.options.mute:
+            from app.audio.chime import chime
+
+            self.voice.output.play(chime(0.35 * self.voice.options.volume))
+
+    def _say(self, text: str) -> None:
+        if self.voice is not None and not self.voice.options.mute:
+            self.voice.say(text)
+
+    def quit(self) -> None:
+        """Quit Hearth, even with timers or reminders still to ring (they ring at the next
+        start, shown as missed when their time has passed)."""
+        self._quitting = True
+        self.close()
+
+    def bring_back(self) -> None:
+        """Show the window again (a reminder rang, the tray icon or a second launch)."""
+        self.in_background = False
+        self.setWindowState(
+            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
+        )
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def _keep_running(self) -> bool:
+        """Closing the window with a timer or reminder pending hides it instead: Hearth keeps
+        running (in the tray where there is one) so that the alarm still rings."""
+        if self._quitting or self.alarms is None or not self.alarms.pending():
+            return False
+        self.in_background = True
+        self.hide()
+        message = (
+            "Hearth keeps running so your timers and reminders still ring. Open Hearth again "
+            "to see them, or quit it from its menu."
+        )
+        log.info("window closed with alarms pending: running in the background")
+        if self.system_tray is not None and QSystemTrayIcon.supportsMessages():
+            self.system_tray.showMessage(
+                "Hearth", message, QSystemTrayIcon.MessageIcon.Information, 8000
+            )
+        return True
+
+    def _make_system_tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        icon = QSystemTrayIcon(self.windowIcon(), self)
+        icon.setToolTip("Hearth")
+        menu = QMenu(self)
+        menu.addAction("Open Hearth", self.bring_back)
+        menu.addAction("Quit Hearth", self.quit)
+        icon.setContextMenu(menu)
+        icon.activated.connect(lambda _reason: self.bring_back())
+        icon.show()
+        return icon
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._keep_running():
+            event.ignore()
+            return
+        if self.system_tray is not None:
+            self.system_tray.hide()
+        if self._routed:
+            self._routed = False
+            FAILURES.failed.disconnect(self.show_error)
         self.backend.remember(
             window_geometry=bytes(self.saveGeometry().toBase64().data()).decode("ascii"),
             last_conversation=self.conversation_id,
@@ -683,7 +561,7 @@ class MainWindow(QMainWindow):
         if self.voice is not None:
             app = QApplication.instance()
             if app is not None:
-                app.removeEventFilter(self)
+                app.removeEventFilter(self.talk_keys)
             self.voice.shutdown()
         self.backend.shutdown()
         super().closeEvent(event)

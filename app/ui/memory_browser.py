@@ -495,7 +495,7 @@ class MemoryBrowser(QWidget):
         self.index_bar.setValue(progress.files_done)
         eta = progress.eta_seconds
         left = f", about {_duration(eta)} left" if eta is not None else ""
-        paused = " (paused while you talk to Hearth)" if self.service.held else ""
+        paused = " (paused while you talk to Hearth)" if self.service.gate.busy else ""
         self.index_label.setText(f"{progress.describe()}{left}{paused}")
 
     def _index_finished(self, report: object) -> None:

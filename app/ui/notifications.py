@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,6 +27,7 @@ class Notification(QFrame):
         self.setProperty("level", level)
         self.message = message
         self.dismissed = False
+        self.actions_buttons: list[QPushButton] = []
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 6, 6)
         row = QHBoxLayout()
@@ -36,6 +39,7 @@ class Notification(QFrame):
         self.details_button.setCheckable(True)
         self.details_button.setVisible(bool(details))
         row.addWidget(self.details_button)
+        self._row = row
         self.close_button = QPushButton("✕", self)
         self.close_button.setObjectName("closeNotification")
         self.close_button.setToolTip("Dismiss")
@@ -49,6 +53,14 @@ class Notification(QFrame):
         outer.addWidget(self.details)
         self.details_button.toggled.connect(self.details.setVisible)
         self.close_button.clicked.connect(self.dismiss)
+
+    def add_action(self, label: str, callback: Callable[[], None]) -> QPushButton:
+        """A button before the close button ("Snooze 10 min", "Dismiss")."""
+        button = QPushButton(label, self)
+        button.clicked.connect(callback)
+        self._row.insertWidget(self._row.count() - 1, button)
+        self.actions_buttons.append(button)
+        return button
 
     def dismiss(self) -> None:
         self.dismissed = True

@@ -17,29 +17,13 @@ from PySide6.QtCore import QObject, Signal
 from app.core.assistant import Assistant, TurnResult
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
-from app.core.events import AssistantEvent, EventType
-from app.core.images import (
-    ImageArchive,
-    ImageIntake,
-    ImageIntakeError,
-    PreparedImage,
-    find_images,
-    read_attachments,
-    remember_images,
-    stored_images,
-)
-from app.core.ports import (
-    Attachment,
-    ConversationStore,
-    ImageEmbedder,
-    ImageHit,
-    ImageMemory,
-    LanguageModel,
-    Ocr,
-)
+from app.core.images import ImageIntake, ImageIntakeError, ImageServices, PreparedImage
+from app.core.ports import ConversationStore, ImageEmbedder, ImageHit, LanguageModel
+from app.core.voice import VoicePipeline
 from app.settings import Settings
-from app.workers.jobs import Emit, Job, JobRunner
+from app.workers.jobs import Emit, Job, JobRunner, report
 from app.workers.memory_service import MemoryService
+from app.workers.voice import Recording
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +70,6 @@ class AssistantBackend(QObject):
     """A short sentence for the status bar: "Loading model…", "Ready"."""
     model_changed = Signal(str)
     """Display name of the model now in use."""
-    error = Signal(object)
-    """An AssistantError from background work that belongs to no turn (warm-up, switch)."""
     settings_changed = Signal(object)
 
     def __init__(
@@ -100,11 +82,8 @@ class AssistantBackend(QObject):
         models: Callable[[], list[ModelChoice]],
         save_settings: Callable[[Settings], None],
         data_dir: str,
-        ocr: Ocr | None = None,
         intake: ImageIntake | None = None,
-        archive: ImageArchive | None = None,
         embedder_factory: EmbedderFactory | None = None,
-        image_memory: Callable[[], ImageMemory] | None = None,
         image_model_importer: ImageModelImporter | None = None,
         memory_service: MemoryService | None = None,
         parent: QObject | None = None,
@@ -120,19 +99,24 @@ class AssistantBackend(QObject):
         self.runner = JobRunner(parent=self)
         self.image_runner = JobRunner("hearth-images", parent=self)
         """Image intake (decoding, checks) runs here, so a big photo never waits for a reply."""
-        self.ocr = ocr
         self.intake = intake
-        self.archive = archive
-        """Attached images are kept here so conversations show them after a restart."""
         self._embedder_factory = embedder_factory
-        self.embedder = embedder_factory(settings) if embedder_factory else None
-        """The image model (None: images are read with OCR only)."""
+        if assistant.images is not None and embedder_factory is not None:
+            assistant.images.embedder = embedder_factory(settings)
         self._import_image_model = image_model_importer
         self.memory_service = memory_service
         """Personal memory (None: this build or test runs without it)."""
-        self._open_image_memory = image_memory
-        self._image_memory: ImageMemory | None = None
-        self._turn: Job | None = None
+        self.turn: Job | None = None
+        """The turn in flight (the one place that knows)."""
+        self._preparing: Job | None = None
+        self._prepare_next: tuple[str, str] | None = None
+        self.voice: VoicePipeline | None = None
+        """The spoken side of turns (None: text only)."""
+
+    def attach_voice(self, voice: VoicePipeline) -> None:
+        """Answer recordings through ``voice``; it shares the assistant's foreground gate."""
+        voice.gate = self.assistant.gate
+        self.voice = voice
 
     # -- models -----------------------------------------------------------------------------
 
@@ -152,6 +136,10 @@ class AssistantBackend(QObject):
             if cancel.is_cancelled():
                 return None
             llm.warm_up(prompt)
+            if not cancel.is_cancelled():
+                from app.core.tools.intents import warm_up
+
+                warm_up()  # the tools' templates and date reading: ~1 s on the first command
             return ModelPrepared(llm.name, getattr(llm, "load_seconds", 0.0))
 
         self.status_changed.emit(f"Loading {llm.name}…")
@@ -182,17 +170,13 @@ class AssistantBackend(QObject):
     def _background(self, work: Callable[[Emit, CancelToken], object], name: str) -> Job:
         job = self.runner.submit(work, name)
         job.succeeded.connect(self._prepared)
-        job.failed.connect(self._background_failed)
+        job.failed.connect(lambda _e: self.status_changed.emit("Model unavailable"))
         return job
 
     def _prepared(self, result: object) -> None:
         if isinstance(result, ModelPrepared):
             log.info("model %s ready (load %.2f s)", result.name, result.load_seconds)
             self.status_changed.emit("Ready")
-
-    def _background_failed(self, error: object) -> None:
-        self.status_changed.emit("Model unavailable")
-        self.error.emit(error)
 
     # -- turns ----------------------------------------------------------------------------------
 
@@ -219,89 +203,95 @@ class AssistantBackend(QObject):
             raise ImageIntakeError("Images are not available in this build of Hearth.")
         return self.intake
 
-    def send(self, conversation_id: str, text: str, images: Sequence[PreparedImage] = ()) -> Job:
-        """Start a turn; its AssistantEvents arrive through ``job.progress`` on the GUI thread.
+    @property
+    def images(self) -> ImageServices | None:
+        return self.assistant.images
 
-        Attached images are read (OCR) first, on the same worker, and their text goes into the
-        turn's context.
-        """
+    @property
+    def embedder(self) -> ImageEmbedder | None:
+        """The image model (None: images are read with OCR only)."""
+        return self.assistant.images.embedder if self.assistant.images is not None else None
+
+    def send(self, conversation_id: str, text: str, images: Sequence[PreparedImage] = ()) -> Job:
+        """Start a turn; its AssistantEvents arrive through ``job.progress`` on the GUI thread
+        (attached images are read first, in the turn)."""
         assistant = self.assistant
-        ocr, embedder, archive = self.ocr, self.embedder, self.archive
 
         def work(emit: Emit, cancel: CancelToken) -> TurnResult:
-            def forward(event: AssistantEvent) -> None:
-                emit(event)
+            return assistant.turn(conversation_id, text, emit, cancel, images=images)
 
-            def reading(index: int, total: int, name: str) -> None:
-                forward(
-                    AssistantEvent(
-                        EventType.IMAGES_READING, {"index": index, "total": total, "name": name}
-                    )
-                )
+        return self._start_turn(work)
 
-            attachments = read_attachments(
-                images,
-                ocr,
+    def voice_turn(self, conversation_id: str, recording: Recording) -> Job:
+        """A spoken turn from the released recording to the last word spoken (its events
+        arrive through ``job.progress``; the first is TURN_START with ``spoken``)."""
+        voice, assistant = self.voice, self.assistant
+        if voice is None:
+            raise AssistantError("Voice is not available in this Hearth.", code="no-voice")
+
+        def work(emit: Emit, cancel: CancelToken) -> TurnResult:
+            return voice.turn(
+                assistant,
+                conversation_id,
+                recording.clip,
+                emit,
                 cancel,
-                embedder=embedder,
-                archive=archive,
-                on_progress=reading,
-                on_problem=self.error.emit,
+                partial=recording.partial,
+                released_at=recording.released_at,
             )
-            if attachments:
-                forward(
-                    AssistantEvent(
-                        EventType.IMAGES_READ,
-                        {
-                            "names": [a.name for a in attachments],
-                            "texts": [a.text for a in attachments],
-                            "looks_like": [list(a.looks_like) for a in attachments],
-                        },
-                    )
-                )
-            result = assistant.turn(conversation_id, text, forward, cancel, attachments)
-            if embedder is not None and any(a.embedding for a in attachments):
-                self._remember_images(attachments, conversation_id, embedder)
-            return result
 
+        return self._start_turn(work)
+
+    def prepare(self, conversation_id: str, heard: str) -> None:
+        """Push-to-talk is held and ``heard`` is what was understood so far: recall and read
+        the prompt now (Assistant.prepare), one at a time, the newest words next."""
+        if self.turn is not None:
+            return
+        if self._preparing is not None:
+            self._prepare_next = (conversation_id, heard)
+            return
+        assistant = self.assistant
+
+        def work(_emit: Emit, cancel: CancelToken) -> bool:
+            return assistant.prepare(conversation_id, heard, cancel)
+
+        job = self.runner.submit(work, "prepare turn")
+        job.quiet = True  # a failed preparation costs nothing: the turn does it again
+        self._preparing = job
+        job.finished.connect(lambda: self._prepared_turn(job))
+
+    def stop_preparing(self) -> None:
+        """The user let go of push-to-talk: no newer words will come, so the preparation in
+        flight (if any) is the last one and none waits after it."""
+        self._prepare_next = None
+
+    def _prepared_turn(self, job: Job) -> None:
+        if self._preparing is job:
+            self._preparing = None
+        pending, self._prepare_next = self._prepare_next, None
+        if pending is not None:
+            self.prepare(*pending)
+
+    def _start_turn(self, work: Callable[[Emit, CancelToken], TurnResult]) -> Job:
+        # Held from now (the GUI thread) to the end, so that background work cannot start in
+        # the moment between this and the turn taking the gate on the worker thread.
+        gate = self.assistant.gate
+        gate.hold("turn-queued")
+        self._prepare_next = None
         job = self.runner.submit(work, "turn")
-        self._turn = job
-        if self.memory_service is not None:
-            self.memory_service.hold("turn")  # indexing waits: the cores are the turn's
+        job.quiet = True  # a turn reports its own failures as ERROR events
+        self.turn = job
         job.finished.connect(lambda: self._turn_over(job))
         return job
 
-    def _remember_images(
-        self, attachments: Sequence[Attachment], conversation_id: str, embedder: ImageEmbedder
-    ) -> None:
-        """Index the turn's images for text-to-image search; a failure costs only the search."""
-        try:
-            memory = self.image_memory()
-            if memory is not None:
-                remember_images(attachments, conversation_id, embedder, memory)
-        except AssistantError as exc:
-            log.warning("images not kept for search: %s", exc.message)
-            self.error.emit(exc)
-
-    def image_memory(self) -> ImageMemory | None:
-        """The store for image search, opened on first use (worker threads only)."""
-        if self._image_memory is None and self._open_image_memory is not None:
-            self._image_memory = self._open_image_memory()
-        return self._image_memory
-
     def find_images(self, query: str, limit: int = 5) -> Job:
         """Text-to-image search over the images of past conversations (needs an image model)."""
-        embedder = self.embedder
+        images = self.images
 
         def work(_emit: Emit, _cancel: CancelToken) -> list[ImageHit]:
-            if embedder is None:
-                raise AssistantError(
-                    "Searching images by description needs an image model: add one in "
-                    "Settings → Image model.",
-                    code="no-image-model",
-                )
-            memory = self.image_memory()
-            return [] if memory is None else find_images(query, embedder, memory, limit)
+            if images is None:
+                raise AssistantError("Images are not available here.", code="no-images")
+            return images.find(query, limit)
 
         return self.image_runner.submit(work, "image search")
 
@@ -339,46 +329,43 @@ class AssistantBackend(QObject):
 
     def load_image(self, key: str) -> bytes | None:
         """A kept image by its key (small local read; None if it is gone)."""
-        return self.archive.load(key) if self.archive is not None and key else None
+        images = self.images
+        if images is None or images.archive is None or not key:
+            return None
+        return images.archive.load(key)
 
-    def delete_conversation(self, conversation_id: str) -> None:
-        """Delete a conversation, then (in the background) its images and memories."""
-        self.store.delete_conversation(conversation_id)
-        store, archive = self.store, self.archive
+    def delete_conversation(self, conversation_id: str) -> Job:
+        """Delete a conversation now, then (in the background) its images and memories."""
+        self.assistant.delete_conversation(conversation_id)
+        assistant = self.assistant
 
         def work(_emit: Emit, _cancel: CancelToken) -> None:
-            if archive is not None:
-                used = {
-                    image.file
-                    for conv in store.list_conversations()
-                    for message in store.messages(conv.id)
-                    for image in stored_images(message.meta)
-                }
-                archive.prune(used)
-            if self.memory_service is not None:
-                self.memory_service.memory.forget_conversation(conversation_id)
-            if self._image_memory is not None or self.embedder is not None:
-                memory = self.image_memory()
-                if memory is not None:
-                    memory.forget_conversation(conversation_id)
+            assistant.forget_conversation(conversation_id)
 
-        job = self.image_runner.submit(work, "forget conversation")
-        job.failed.connect(self.error.emit)
+        return self.image_runner.submit(work, "forget conversation")
 
     def _turn_over(self, job: Job) -> None:
-        if self._turn is job:
-            self._turn = None
-            if self.memory_service is not None:
-                self.memory_service.release("turn")
-
-    @property
-    def busy(self) -> bool:
-        return self._turn is not None
+        self.assistant.gate.release("turn-queued")
+        if self.turn is job:
+            self.turn = None
 
     def stop(self) -> None:
         """Cancel the turn in progress (the reply so far is kept)."""
-        if self._turn is not None:
-            self._turn.cancel()
+        if self.turn is not None:
+            self.turn.cancel()
+
+    def undo(self, key: str) -> Job:
+        """Reverse a handled action; succeeds with the sentence that says what was undone."""
+        assistant = self.assistant
+
+        def work(_emit: Emit, _cancel: CancelToken) -> str:
+            return assistant.undo(key)
+
+        job = self.runner.submit(work, "undo")
+        service = self.memory_service
+        if service is not None:
+            job.succeeded.connect(lambda _r: service.changed.emit())
+        return job
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -390,17 +377,19 @@ class AssistantBackend(QObject):
             self._save_settings(new)
         except (OSError, AssistantError) as exc:
             log.warning("settings not saved: %s", exc)
-            self.error.emit(
+            report(
                 exc
                 if isinstance(exc, AssistantError)
                 else AssistantError(f"Your settings could not be saved: {exc}", code="settings")
             )
         self.assistant.config = new.assistant_config()
         image_fields = ("image_model", "image_model_file", "image_model_config")
-        if self._embedder_factory is not None and any(
-            getattr(old, f) != getattr(new, f) for f in image_fields
+        if (
+            self._embedder_factory is not None
+            and any(getattr(old, f) != getattr(new, f) for f in image_fields)
+            and self.assistant.images is not None
         ):
-            self.embedder = self._embedder_factory(new)
+            self.assistant.images.embedder = self._embedder_factory(new)
         reload_fields = ("model", "context_tokens", "llm_threads")
         if any(getattr(old, f) != getattr(new, f) for f in reload_fields):
             self.switch_model(new.model)
@@ -418,7 +407,17 @@ class AssistantBackend(QObject):
             log.warning("could not save UI state: %s", exc)
 
     def shutdown(self) -> None:
-        if self.memory_service is not None:
-            self.memory_service.shutdown()
-        self.image_runner.shutdown()
-        self.runner.shutdown()
+        """Quit: cancel every job on every thread first, then wait for them together, then
+        close the memory store. A thread still inside work that cannot be interrupted (a
+        model loading) is not waited for beyond QUIT_WAIT_MS (the app then ends without it,
+        see bootstrap.run_gui)."""
+        from app.workers.jobs import QUIT_WAIT_MS, shutdown_together
+
+        memory = self.memory_service
+        runners = [self.runner, self.image_runner]
+        if memory is not None:
+            memory.stop()
+            runners += [memory.index_runner, memory.runner]
+        shutdown_together(runners, QUIT_WAIT_MS)
+        if memory is not None:
+            memory.shutdown(0)  # closes the store if nothing can use it any more

@@ -64,7 +64,11 @@ def _name(key: Any) -> str:
 
 
 class GlobalTalkKey(QObject):
-    """Emits pressed/released for the shortcut, from anywhere on the desktop."""
+    """Emits pressed/released for the shortcut, from anywhere on the desktop.
+
+    These are raw: during key auto-repeat the X server may report repeated presses or
+    release + press pairs. :class:`app.ui.talk_keys.TalkKeys` turns them into one hold.
+    """
 
     pressed = Signal()
     released = Signal()
@@ -75,6 +79,18 @@ class GlobalTalkKey(QObject):
         self._held: set[str] = set()
         self._active = False
         self._listener: Any = None
+
+    def set_shortcut(self, shortcut: str) -> None:
+        """Listen for another shortcut from the next press on ('' or invalid: keep this one)."""
+        try:
+            modifiers, key = parse_shortcut(shortcut)
+        except ValueError:
+            log.warning("global shortcut %r not understood; keeping %s", shortcut, self.key)
+            return
+        if self._active:
+            self._active = False
+            self.released.emit()
+        self.modifiers, self.key = modifiers, key
 
     def start(self) -> str:
         """Start listening; returns '' on success or a sentence saying why not."""

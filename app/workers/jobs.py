@@ -4,13 +4,18 @@ Modelled on napari/superqt's GeneratorWorker and Anki's QueryOp: a job is a plai
 ``fn(emit, cancel) -> result`` that must not touch any widget. Whatever it emits, returns or
 raises arrives, in order, as a call on the GUI thread. Jobs run one at a time, because the
 models share two cores and llama.cpp contexts are not thread-safe.
+
+Every failure reaches the user: a job whose caller did not take its failure
+(:meth:`Job.on_failure`) and that is not ``quiet`` hands the error to :data:`FAILURES`, which
+the window shows as one notification. No call site can forget to report.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -19,8 +24,27 @@ from app.core.errors import AssistantError, InternalError
 
 log = logging.getLogger(__name__)
 
+QUIT_WAIT_MS = 1000
+"""How long quitting waits for cancelled jobs to stop. Every job stops at its next yield (a
+token, a sentence, a segment, a file) well within it; one still running after that is inside
+work nothing can interrupt (a model loading), and quitting does not wait for it."""
+
 Emit = Callable[[object], None]
 JobFunction = Callable[[Emit, CancelToken], object]
+
+
+class FailureRoute(QObject):
+    failed = Signal(object)
+    """The AssistantError of a job nobody else took; the window shows it."""
+
+
+FAILURES = FailureRoute()
+"""The app-wide default failure route (see the module docstring)."""
+
+
+def report(error: AssistantError) -> None:
+    """Tell the user about a failure outside any job (the same single route)."""
+    FAILURES.failed.emit(error)
 
 
 class Job(QObject):
@@ -43,13 +67,23 @@ class Job(QObject):
         self.name = name
         self.cancel_token = CancelToken()
         self.running = False
+        """The worker thread is inside ``fn`` (named when a quit cannot wait for it)."""
         self.done = False
+        self.quiet = False
+        """A failure costs nothing worth telling (a partial transcript): only logged."""
+        self._taken = False
         # Queued: emitted on the worker thread, delivered on this object's (GUI) thread.
         self._relay_event.connect(self._deliver_event)
         self._relay_done.connect(self._deliver_done)
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
+
+    def on_failure(self, handler: Callable[[AssistantError], None]) -> Job:
+        """The caller reports this job's failure itself (instead of the default route)."""
+        self._taken = True
+        self.failed.connect(handler)
+        return self
 
     # Called on the worker thread.
     def _run(self) -> None:
@@ -59,6 +93,8 @@ class Job(QObject):
         self.running = True
         result: object = None
         error: AssistantError | None = None
+        started = time.monotonic()
+        log.debug("job %s started at %.3f", self.name, started)
         try:
             result = self.fn(self._relay_event.emit, self.cancel_token)
         except AssistantError as exc:
@@ -70,6 +106,7 @@ class Job(QObject):
                 f"Something went wrong ({self.name}). The details are in the log file.",
                 details="".join(traceback.format_exception(exc)),
             )
+        log.debug("job %s took %.3f s", self.name, time.monotonic() - started)
         self._relay_done.emit(result, error)
 
     @Slot(object)
@@ -82,6 +119,8 @@ class Job(QObject):
         self.done = True
         if isinstance(error, AssistantError):
             self.failed.emit(error)
+            if not (self._taken or self.quiet):
+                FAILURES.failed.emit(error)
         elif not self.cancel_token.is_cancelled() or result is not None:
             self.succeeded.emit(result)
         self.finished.emit()
@@ -122,20 +161,53 @@ class JobRunner(QObject):
 
     @property
     def busy(self) -> bool:
+        """Some job is queued or running."""
         return any(not j.done for j in self._jobs)
 
     def cancel_all(self) -> None:
         for job in list(self._jobs):
             job.cancel()
 
-    def shutdown(self, timeout_ms: int = 15000) -> bool:
-        """Cancel everything and stop the thread; True if it stopped in time."""
+    def stop(self) -> None:
+        """Cancel everything and let the thread end after the job it is in; no waiting."""
         self.cancel_all()
         self._thread.quit()
-        stopped = self._thread.wait(timeout_ms)
+
+    def wait(self, timeout_ms: int) -> bool:
+        """After :meth:`stop`: True once the thread has ended, False if it still runs."""
+        stopped = bool(self._thread.wait(max(0, timeout_ms)))
         if not stopped:
-            log.warning("worker thread did not stop within %d ms", timeout_ms)
-        return bool(stopped)
+            busy = [job.name for job in self._jobs if job.running]
+            log.warning(
+                "%s still busy with %s %d ms after it was asked to stop",
+                self._thread.objectName(),
+                ", ".join(busy) or "a job",
+                timeout_ms,
+            )
+        return stopped
+
+    def shutdown(self, timeout_ms: int = 15000) -> bool:
+        """Cancel everything and stop the thread; True if it stopped in time."""
+        self.stop()
+        return self.wait(timeout_ms)
 
     def is_running(self) -> bool:
         return bool(self._thread.isRunning())
+
+    @property
+    def name(self) -> str:
+        return self._thread.objectName()
+
+
+def shutdown_together(runners: Iterable[JobRunner], timeout_ms: int = QUIT_WAIT_MS) -> bool:
+    """Cancel every runner's jobs first, then wait for all their threads within one
+    ``timeout_ms``; True if all of them stopped."""
+    runners = list(runners)
+    for runner in runners:
+        runner.stop()
+    deadline = time.monotonic() + timeout_ms / 1000
+    stopped = True
+    for runner in runners:
+        left = round((deadline - time.monotonic()) * 1000)
+        stopped = runner.wait(left) and stopped
+    return stopped

@@ -1,15 +1,14 @@
 """The GUI's door to the personal memory: browsing, editing, export/import, folder indexing.
 
 Everything runs on two worker threads: one for quick memory operations (search, delete, edit),
-one for indexing, which is long and pauses while the user is talking to Hearth (a turn or a
-recording in progress): the two cores belong to the voice turn first.
+one for indexing, which is long and waits on the foreground gate (app.core.gate) while the
+user is talking to Hearth: the two cores belong to the voice turn first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,10 +18,11 @@ from PySide6.QtCore import QObject, Signal
 from app.core.cancel import CancelToken
 from app.core.documents import Indexer, IndexProgress, IndexReport
 from app.core.errors import AssistantError
+from app.core.gate import ForegroundGate
 from app.core.memory import Memory, export_json, export_markdown, parse_export
 from app.core.ports import MEMORY_KINDS, MemoryHit, MemoryKind, MemoryRecord
 from app.fsutil import atomic_write_text
-from app.workers.jobs import Emit, Job, JobFunction, JobRunner
+from app.workers.jobs import QUIT_WAIT_MS, Emit, Job, JobFunction, JobRunner, shutdown_together
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,13 @@ class MemoryService(QObject):
     """The :class:`IndexReport` of an indexing run (also when it was cancelled)."""
     error = Signal(object)
 
-    def __init__(self, memory: Memory, indexer: Indexer, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        memory: Memory,
+        indexer: Indexer,
+        gate: ForegroundGate | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.memory = memory
         self.indexer = indexer
@@ -45,30 +51,8 @@ class MemoryService(QObject):
         self._index_job: Job | None = None
         self.last_report: IndexReport | None = None
         """What the last indexing run did and skipped (the browser shows it when opened)."""
-        self._busy: set[str] = set()
-        self._gate = threading.Condition()
-
-    # -- sharing the CPU with the foreground ----------------------------------------------------
-
-    def hold(self, reason: str) -> None:
-        """Pause indexing while ``reason`` lasts (a turn, a recording)."""
-        with self._gate:
-            self._busy.add(reason)
-
-    def release(self, reason: str) -> None:
-        with self._gate:
-            self._busy.discard(reason)
-            self._gate.notify_all()
-
-    @property
-    def held(self) -> bool:
-        with self._gate:
-            return bool(self._busy)
-
-    def _pause(self, cancel: CancelToken) -> None:
-        with self._gate:
-            while self._busy and not cancel.is_cancelled():
-                self._gate.wait(0.1)
+        self.gate = gate or ForegroundGate()
+        """Indexing waits on it between batches: a turn or a recording has the cores."""
 
     # -- quick operations -----------------------------------------------------------------------
 
@@ -225,7 +209,7 @@ class MemoryService(QObject):
             return indexer.run(
                 cancel=cancel,
                 progress=progress,
-                pause=lambda: self._pause(cancel),
+                pause=lambda: self.gate.wait_clear(cancel),
                 retry_failed=retry_failed,
             )
 
@@ -252,11 +236,19 @@ class MemoryService(QObject):
         if self._index_job is not None:
             self._index_job.cancel()
 
-    def shutdown(self) -> None:
+    def stop(self) -> None:
+        """Cancel indexing and every memory job, without waiting (see :meth:`shutdown`)."""
         self.cancel_indexing()
-        with self._gate:
-            self._busy.clear()
-            self._gate.notify_all()
-        self.index_runner.shutdown()
-        self.runner.shutdown()
+        self.index_runner.stop()
+        self.runner.stop()
+
+    def shutdown(self, timeout_ms: int = QUIT_WAIT_MS) -> bool:
+        """Stop, wait for both threads, then close the store: True if all of that happened.
+        A thread still inside work that cannot be interrupted (loading the text embedder)
+        after ``timeout_ms`` may still use the store, so it is left open for the process's
+        end to take."""
+        self.stop()
+        if not shutdown_together([self.index_runner, self.runner], timeout_ms):
+            return False
         self.memory.store.close()
+        return True

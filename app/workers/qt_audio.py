@@ -7,8 +7,10 @@ playback is fed by a 20 ms timer, so neither does more than copy bytes there.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
-from PySide6.QtCore import QByteArray, QIODevice, QObject, QTimer, Signal
+from PySide6.QtCore import QByteArray, QIODevice, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtMultimedia import (
     QAudioDevice,
     QAudioFormat,
@@ -18,10 +20,14 @@ from PySide6.QtMultimedia import (
     QtAudio,
 )
 
-from app.audio.devices import CAPTURE_RATE, AudioDevice, AudioDeviceError, rms_level
+from app.audio.devices import CAPTURE_RATE, AudioDevice, rms_level
+from app.core.errors import AssistantError, AudioDeviceError
 from app.core.ports import AudioClip
 
 log = logging.getLogger(__name__)
+
+CAPTURE_BUFFER_SECONDS = 4
+"""Audio the microphone stream keeps while the event loop is busy elsewhere."""
 
 LEVEL_WINDOW = CAPTURE_RATE // 20 * 2  # bytes in 50 ms
 
@@ -72,6 +78,7 @@ class QtRecorder(QObject):
         self._source: QAudioSource | None = None
         self._io: QIODevice | None = None
         self._buffer = bytearray()
+        self._started = 0.0
         # PySide6 cannot deliver QAudioSource.stateChanged's enum argument to Python, so
         # the stream's health is polled instead (cheap: two getters every 250 ms).
         self._watch = QTimer(self)
@@ -100,8 +107,12 @@ class QtRecorder(QObject):
                 f"The microphone “{device.description()}” cannot record 16 kHz mono audio."
             )
         self._buffer = bytearray()
+        self._started = time.monotonic()
         source = QAudioSource(device, fmt, self)
-        source.setBufferSize(CAPTURE_RATE // 10 * 2)  # 100 ms
+        # The stream's buffer holds what the GUI thread has not read yet; when it is full,
+        # audio is dropped. At 100 ms a 0.4 s stall of the event loop (loading a model) cut
+        # the "F" out of "France". Reads still arrive every 20 ms.
+        source.setBufferSize(CAPTURE_RATE * 2 * CAPTURE_BUFFER_SECONDS)
         io = source.start()
         if io is None or source.error() != QtAudio.Error.NoError:
             source.deleteLater()
@@ -151,7 +162,11 @@ class QtRecorder(QObject):
             source.stop()
             source.deleteLater()
         self._io = None
-        return AudioClip(bytes(self._buffer), CAPTURE_RATE)
+        clip = AudioClip(bytes(self._buffer), CAPTURE_RATE)
+        log.info(
+            "recorded %.2f s of audio in %.2f s", clip.duration, time.monotonic() - self._started
+        )
+        return clip
 
 
 class QtPlayer(QObject):
@@ -159,9 +174,12 @@ class QtPlayer(QObject):
 
     finished = Signal()
     """Everything queued has been played."""
+    failed = Signal(object)
+    """An AudioDeviceError: the speaker could not be opened or went away mid-reply."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._failure: AudioDeviceError | None = None
         self._device_id = ""
         self._sink: QAudioSink | None = None
         self._io: QIODevice | None = None
@@ -245,6 +263,8 @@ class QtPlayer(QObject):
             self._queue.clear()
             self._pending.clear()
             self._timer.stop()
+            self._failure = exc
+            self.failed.emit(exc)
             self.finished.emit()
 
     def stop(self) -> None:
@@ -254,3 +274,76 @@ class QtPlayer(QObject):
         if self._sink is not None:
             self._sink.reset()
         self._close()
+
+    def take_failure(self) -> AssistantError | None:
+        failure, self._failure = self._failure, None
+        return failure
+
+
+class ThreadSafeOutput(QObject):
+    """:class:`app.core.ports.AudioOutput` over a player that lives on the GUI thread.
+
+    The voice pipeline's speaker thread calls ``play``; the clip crosses to the GUI thread by
+    a queued signal. ``stop`` from any thread silences at once: clips queued before it but not
+    yet delivered are dropped (each carries the generation it was queued in)."""
+
+    _deliver = Signal(object, int)
+    _silence = Signal()
+
+    def __init__(self, player: QtPlayer, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.player = player
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._in_flight = 0
+        self._busy = False
+        self._failure: AssistantError | None = None
+        self._deliver.connect(self._play_here, Qt.ConnectionType.QueuedConnection)
+        self._silence.connect(self.player.stop, Qt.ConnectionType.QueuedConnection)
+        player.finished.connect(self._drained)
+        player.failed.connect(self._failed)
+
+    def play(self, clip: AudioClip) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._busy = True
+            generation = self._generation
+        self._deliver.emit(clip, generation)
+
+    @property
+    def playing(self) -> bool:
+        with self._lock:
+            return self._busy
+
+    def stop(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._busy = False
+        if QThread.currentThread() is self.thread():
+            self.player.stop()
+        else:
+            self._silence.emit()
+
+    def take_failure(self) -> AssistantError | None:
+        with self._lock:
+            failure, self._failure = self._failure, None
+        return failure
+
+    def _play_here(self, clip: object, generation: int) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            current = generation == self._generation
+        if not current or not isinstance(clip, AudioClip):
+            return
+        self.player.play(clip)
+        self._drained()  # an empty clip plays nothing and never reports back
+
+    def _drained(self) -> None:
+        with self._lock:
+            if self._in_flight == 0 and not self.player.playing:
+                self._busy = False
+
+    def _failed(self, error: object) -> None:
+        with self._lock:
+            self._failure = error if isinstance(error, AssistantError) else None
+            self._busy = False

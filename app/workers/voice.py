@@ -1,9 +1,10 @@
-"""Push-to-talk and spoken replies: the voice side of a turn, off the GUI thread.
+"""Push-to-talk: the microphone side of a voice turn, and the Qt home of the voice pipeline.
 
-States: idle -> listening (recording, partial transcripts) -> transcribing -> idle, and
-independently speaking (a reply is being synthesized and played). Speech recognition and
-synthesis run on their own worker thread ("hearth-voice"), so the voice can start speaking
-while the language model (on the engine thread) is still writing the rest of the reply.
+States: idle -> listening (recording, partial transcripts) -> idle. On release the recording
+leaves as :class:`Recording` through ``recorded``; the window hands it to the backend, which
+runs the whole spoken turn in the core (:class:`app.core.voice.VoicePipeline`: words, reply,
+sentences, speech). Partial transcripts, loading the speech models and ``say`` run on this
+object's own worker thread ("hearth-voice"), never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -14,55 +15,69 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.audio.devices import AudioDeviceError, Player, Recorder, rms_level
+from app.audio.devices import Player, Recorder
 from app.core.cancel import CancelToken
-from app.core.errors import AssistantError
-from app.core.ports import AudioClip, SpeechToText, TextToSpeech, Transcript
-from app.core.sentences import SentenceSplitter
-from app.core.speech import SpeechQueue, VoiceTimings
+from app.core.errors import AudioDeviceError
+from app.core.gate import ForegroundGate
+from app.core.ports import AudioClip, AudioOutput, SpeechToText, TextToSpeech, Transcript
+from app.core.voice import SpeechOptions, VoicePipeline, silence_after
 from app.settings import Settings
 from app.workers.jobs import Emit, Job, JobRunner
+from app.workers.qt_audio import QtPlayer, ThreadSafeOutput
 
 log = logging.getLogger(__name__)
 
 MIN_SECONDS = 0.3
 """Shorter than this is a tap, not speech."""
-PARTIAL_INTERVAL_MS = 250
+PARTIAL_INTERVAL_MS = 100
 """How often to check whether a new partial transcript can start (one runs at a time)."""
-SILENT_LEVEL = 0.35
-"""rms_level below this (about -39 dBFS) counts as silence when judging the tail."""
 TICK_MS = 100
-NOT_HEARD = "I didn't catch that. Hold the button (or Ctrl+Space) while you speak."
+SETTLED_SECONDS = 0.2
+"""Silence after the newest partial transcript for it to count as what the user said."""
+NOT_HEARD = "I didn't catch that. Hold the talk button (or the talk shortcut) while you speak."
 
 
 @dataclass(frozen=True, slots=True)
 class VoiceOptions:
     max_seconds: float = 60.0
-    review_first: bool = False
-    """Put the transcript in the composer instead of sending it."""
     mute: bool = False
     rate: float = 1.0
     volume: float = 1.0
     input_device: str = ""
     output_device: str = ""
+    llm_threads: int = 2
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VoiceOptions:
         return cls(
             max_seconds=settings.max_recording_seconds,
-            review_first=settings.review_transcript,
             mute=settings.mute,
             rate=settings.speech_rate,
             volume=settings.speech_volume,
             input_device=settings.input_device,
             output_device=settings.output_device,
+            llm_threads=settings.llm_threads,
+        )
+
+    def speech(self) -> SpeechOptions:
+        return SpeechOptions(
+            speak=not self.mute,
+            rate=self.rate,
+            volume=self.volume,
+            llm_threads=self.llm_threads,
+            llm_threads_while_speaking=max(1, self.llm_threads - 1),
         )
 
 
-def _silent(pcm: bytes, rate: int) -> bool:
-    """No 50 ms window of ``pcm`` rises above SILENT_LEVEL."""
-    step = rate // 20 * 2
-    return all(rms_level(pcm[i : i + step]) < SILENT_LEVEL for i in range(0, len(pcm), step))
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A released push-to-talk, ready for the voice pipeline."""
+
+    clip: AudioClip
+    released_at: float
+    """time.monotonic() of the release: where the latency of the spoken answer starts."""
+    partial: tuple[float, str] | None = None
+    """The newest partial transcript: (seconds of audio it covers, text)."""
 
 
 class VoiceController(QObject):
@@ -72,8 +87,13 @@ class VoiceController(QObject):
     elapsed = Signal(float)
     partial = Signal(str)
     """What has been heard so far, while the user is still speaking."""
+    settled = Signal(str)
+    """Silence has followed the newest partial transcript: the user has stopped (or paused)
+    and these are most likely their final words, worth preparing the answer for."""
+    recorded = Signal(object)
+    """A :class:`Recording` to answer (or to :meth:`review`)."""
     transcribed = Signal(str)
-    """The final transcript of a push-to-talk (never empty)."""
+    """The words of a reviewed recording, for the composer (never empty)."""
     not_heard = Signal(str)
     """A sentence to show when nothing usable was said."""
     notice = Signal(str)
@@ -81,10 +101,7 @@ class VoiceController(QObject):
     error = Signal(object)
     """An AssistantError (no microphone, engine failure)."""
     interrupted = Signal()
-    """Push-to-talk was pressed while Hearth was answering: stop the turn."""
-    speaking_changed = Signal(bool)
-    timings_ready = Signal(object)
-    """The VoiceTimings of a voice turn once its first audio played."""
+    """Push-to-talk was pressed while Hearth was answering or speaking: stop that."""
 
     def __init__(
         self,
@@ -94,43 +111,65 @@ class VoiceController(QObject):
         tts: TextToSpeech,
         *,
         options: VoiceOptions | None = None,
+        gate: ForegroundGate | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.recorder = recorder
         self.player = player
-        self.stt = stt
-        self.tts = tts
         self.options = options or VoiceOptions()
+        self.output: AudioOutput = (
+            ThreadSafeOutput(player, self) if isinstance(player, QtPlayer) else player
+        )
+        self.pipeline = VoicePipeline(
+            stt, tts, self.output, options=self.options.speech(), gate=gate
+        )
         self.stt_model_id = ""
         """Registry id of ``stt`` (set by the bootstrap; lets settings swap it)."""
         self.runner = JobRunner("hearth-voice", parent=self)
+        self.hearing: JobRunner = self.runner
+        """Where transcripts are made (see :meth:`hear_on`)."""
         self._started = 0.0
         self._partial_job: Job | None = None
         self._partial: tuple[float, str] | None = None
         """(seconds of audio covered, text) of the newest partial transcript."""
+        self._settled: tuple[float, str] | None = None
+        """The partial transcript ``settled`` was last emitted for."""
         self._take = 0
         """Counts recordings, so a late partial of an old one is ignored."""
-        self._released: AudioClip | None = None
+        self._released: Recording | None = None
         """A released recording waiting for the partial transcript in flight."""
-        self._final_job: Job | None = None
-        self._speech_job: Job | None = None
-        self._speech: SpeechQueue | None = None
-        self._splitter = SentenceSplitter()
-        self.timings: VoiceTimings | None = None
+        self._saying: Job | None = None
+        self.answering = False
+        """A reply is being written or spoken (set by the window from the turn's events)."""
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._on_tick)
         self._partial_timer = QTimer(self)
         self._partial_timer.setInterval(PARTIAL_INTERVAL_MS)
         self._partial_timer.timeout.connect(self._request_partial)
-        self._poll_player = QTimer(self)
-        self._poll_player.setInterval(100)
-        self._poll_player.timeout.connect(self._check_speaking)
-        self._reply_open = False
         failed = getattr(recorder, "failed", None)  # QtRecorder: device lost mid-recording
         if failed is not None:
             failed.connect(self._recorder_failed)
+
+    @property
+    def stt(self) -> SpeechToText:
+        return self.pipeline.stt
+
+    @property
+    def tts(self) -> TextToSpeech:
+        return self.pipeline.tts
+
+    @property
+    def gate(self) -> ForegroundGate:
+        return self.pipeline.gate
+
+    def hear_on(self, runner: JobRunner) -> None:
+        """Make transcripts on ``runner``, the thread that also prepares and answers turns.
+        On two cores a partial transcript and the model reading the prompt each want both
+        cores; side by side (llama.cpp's threads spin while they wait) each took 1.5-3 times
+        as long, so one after the other is sooner for both."""
+        self.hearing = runner
 
     # -- listening ----------------------------------------------------------------------------
 
@@ -140,69 +179,81 @@ class VoiceController(QObject):
 
     @property
     def speaking(self) -> bool:
-        return self._speech_job is not None or self.player.playing
+        return self.output.playing
 
     def press(self) -> None:
         """Push-to-talk down: interrupt whatever Hearth is saying, then listen."""
         if self.listening:
             return
-        if self.speaking or self._reply_open:
+        if self.answering or self.output.playing:
             self.stop_speaking()
             self.interrupted.emit()
-        if self._final_job is not None:
-            self._final_job.cancel()
         try:
             self.recorder.start(self.options.input_device)
         except AudioDeviceError as exc:
             self.error.emit(exc)
             return
+        self.gate.hold("recording")
         self._started = time.monotonic()
         self._take += 1
         self._partial = None
+        self._settled = None
         self._released = None
         self._tick.start()
         self._partial_timer.start()
         self.listening_changed.emit(True)
 
     def release(self) -> None:
-        """Push-to-talk up: transcribe what was said."""
+        """Push-to-talk up: hand the recording on (or say that nothing was heard)."""
         if not self.listening:
             return
+        released_at = time.monotonic()
+        clip = self._stop_recording()
+        if clip.duration < MIN_SECONDS:
+            if self._partial_job is not None:
+                self._partial_job.cancel()
+            self.gate.release("recording")
+            self.not_heard.emit(NOT_HEARD)
+            return
+        recording = Recording(clip, released_at)
+        if self._partial_job is not None:
+            self._released = recording  # decide when the partial in flight is done
+            return
+        self._finish(recording)
+
+    def _stop_recording(self) -> AudioClip:
         self._tick.stop()
         self._partial_timer.stop()
         clip = self.recorder.stop()
         self.listening_changed.emit(False)
         self.level.emit(0.0)
-        self.timings = VoiceTimings()
-        self.timings.mark("release")
-        if clip.duration < MIN_SECONDS:
-            if self._partial_job is not None:
-                self._partial_job.cancel()
-            self.not_heard.emit(NOT_HEARD)
-            return
-        if self._partial_job is not None:
-            self._released = clip  # decide when the partial in flight is done
-            return
-        self._finish(clip)
+        return clip
 
-    def _finish(self, clip: AudioClip) -> None:
-        """Use the newest partial if only silence came after it; else transcribe it all."""
+    def _finish(self, recording: Recording) -> None:
         self._released = None
-        if self._partial is not None:
-            covered, text = self._partial
-            tail = clip.pcm[int(covered * clip.sample_rate) * 2 :]
-            if text and _silent(tail, clip.sample_rate):
-                log.info(
-                    "final transcript taken from the partial (tail %.2f s of silence)",
-                    len(tail) / 2 / clip.sample_rate,
-                )
-                self._final(Transcript(text, "", clip.duration, covered))
-                return
-        job = self._transcribe(clip, "transcribe")
-        self._final_job = job
-        job.succeeded.connect(self._final)
-        job.failed.connect(self.error)
-        job.finished.connect(lambda: self._forget_final(job))
+        done = Recording(recording.clip, recording.released_at, self._partial)
+        try:
+            self.recorded.emit(done)  # its turn holds the gate from here on
+        finally:
+            self.gate.release("recording")
+
+    def review(self, recording: Recording) -> None:
+        """Review-first mode: only the words, through ``transcribed`` (or ``not_heard``)."""
+        pipeline = self.pipeline
+
+        def work(_emit: Emit, cancel: CancelToken) -> Transcript:
+            return pipeline.transcribe(recording.clip, cancel, recording.partial)[0]
+
+        job = self.hearing.submit(work, "transcribe")
+
+        def done(result: object) -> None:
+            if isinstance(result, Transcript):
+                if result.heard_nothing:
+                    self.not_heard.emit(NOT_HEARD)
+                else:
+                    self.transcribed.emit(result.text)
+
+        job.succeeded.connect(done)
 
     def _recorder_failed(self, error: object) -> None:
         """The microphone went away: say so, and still use what was recorded."""
@@ -212,22 +263,8 @@ class VoiceController(QObject):
 
     def cancel_listening(self) -> None:
         if self.listening:
-            self._tick.stop()
-            self._partial_timer.stop()
-            self.recorder.stop()
-            self.listening_changed.emit(False)
-
-    def _forget_final(self, job: Job) -> None:
-        if self._final_job is job:
-            self._final_job = None
-
-    def _transcribe(self, clip: AudioClip, name: str) -> Job:
-        stt = self.stt
-
-        def work(_emit: Emit, cancel: CancelToken) -> Transcript:
-            return stt.transcribe(clip, cancel=cancel)
-
-        return self.runner.submit(work, name)
+            self._stop_recording()
+            self.gate.release("recording")
 
     def _on_tick(self) -> None:
         seconds = time.monotonic() - self._started
@@ -246,7 +283,19 @@ class VoiceController(QObject):
         clip = self.recorder.snapshot()
         if clip.duration < MIN_SECONDS:
             return
-        job = self._transcribe(clip, "partial transcript")
+        # Only silence after the newest partial: it already holds every word said, so another
+        # would take the CPU that preparing the answer needs, and a release would wait for it.
+        quiet = silence_after(clip, self._partial[0]) if self._partial is not None else None
+        if quiet is not None:
+            self._settle(quiet)
+            return
+        stt = self.pipeline.stt
+
+        def work(_emit: Emit, cancel: CancelToken) -> Transcript:
+            return stt.transcribe(clip, cancel=cancel)
+
+        job = self.hearing.submit(work, "partial transcript")
+        job.quiet = True  # a failed partial costs nothing: the final transcript says why
         self._partial_job = job
         take = self._take
 
@@ -261,113 +310,65 @@ class VoiceController(QObject):
                 self._partial_job = None
             if self._released is not None:
                 self._finish(self._released)
+            elif self.listening:
+                self._request_partial()  # the next one now, not at the next tick
 
         job.succeeded.connect(done)
         job.finished.connect(over)
 
-    def _final(self, result: object) -> None:
-        if not isinstance(result, Transcript):
+    def _settle(self, quiet: float) -> None:
+        """After SETTLED_SECONDS of silence, the newest partial is what was said: once."""
+        partial = self._partial
+        if partial is None or partial == self._settled or quiet < SETTLED_SECONDS:
             return
-        if self.timings is not None:
-            self.timings.mark("transcript")
-        if result.heard_nothing:
-            self.not_heard.emit(NOT_HEARD)
-            return
-        self.transcribed.emit(result.text)
+        self._settled = partial
+        if partial[1].strip():
+            self.settled.emit(partial[1])
 
     # -- speaking -----------------------------------------------------------------------------
 
-    def begin_reply(self) -> None:
-        """A reply to a voice turn starts streaming: get ready to speak it."""
-        self.stop_speaking()
-        self._reply_open = True
-        self._splitter = SentenceSplitter()
-        if self.options.mute:
-            return
-        speech = SpeechQueue()
-        self._speech = speech
-        tts, options = self.tts, self.options
+    def say(self, text: str) -> Job:
+        """Speak ``text`` outside a turn (a reminder, a confirmation); its events arrive
+        through ``job.progress``; push-to-talk or :meth:`stop_speaking` interrupts it."""
+        pipeline = self.pipeline
 
         def work(emit: Emit, cancel: CancelToken) -> int:
-            return speech.run(
-                tts, lambda _s, clip: emit(clip), cancel, rate=options.rate, volume=options.volume
-            )
+            return pipeline.say(text, emit, cancel)
 
-        job = self.runner.submit(work, "speak reply")
-        self._speech_job = job
-        job.progress.connect(self._play)
-        job.failed.connect(self.error)
-        job.finished.connect(lambda: self._speech_done(job))
-        self.speaking_changed.emit(True)
+        job = self.runner.submit(work, "say")
+        self._saying = job
+        job.finished.connect(lambda: self._said(job))
+        return job
 
-    def feed_reply(self, text: str) -> None:
-        if not self._reply_open:
-            return
-        for sentence in self._splitter.feed(text):
-            self._say(sentence)
-
-    def end_reply(self) -> None:
-        if not self._reply_open:
-            return
-        for sentence in self._splitter.flush():
-            self._say(sentence)
-        self._reply_open = False
-        if self._speech is not None:
-            self._speech.close()
-
-    def _say(self, sentence: str) -> None:
-        if self.timings is not None:
-            self.timings.mark("first_sentence")
-        if self._speech is not None:
-            self._speech.put(sentence)
-
-    def mark_first_token(self) -> None:
-        if self.timings is not None:
-            self.timings.mark("first_token")
-
-    def _play(self, clip: object) -> None:
-        if not isinstance(clip, AudioClip) or self._speech_job is None:
-            return
-        try:
-            self.player.play(clip)
-        except AssistantError as exc:
-            self.error.emit(exc)
-            return
-        timings = self.timings
-        if timings is not None and "first_audio" not in timings.marks:
-            timings.mark("first_audio")
-            log.info("voice turn: %s", timings.summary())
-            self.timings_ready.emit(timings)
-        self._poll_player.start()
-
-    def _speech_done(self, job: Job) -> None:
-        if self._speech_job is job:
-            self._speech_job = None
-            self._speech = None
-        self._check_speaking()
-
-    def _check_speaking(self) -> None:
-        if not self.speaking:
-            self._poll_player.stop()
-            self.speaking_changed.emit(False)
+    def _said(self, job: Job) -> None:
+        if self._saying is job:
+            self._saying = None
 
     def stop_speaking(self) -> None:
-        """Barge-in: silence now, drop queued sentences, stop synthesis."""
-        self._reply_open = False
-        if self._speech_job is not None:
-            self._speech_job.cancel()
-            self._speech_job = None
-        self._speech = None
-        self.player.stop()
-        self._check_speaking()
+        """Barge-in: silence now (the turn's cancel drops what is queued)."""
+        if self._saying is not None:
+            self._saying.cancel()
+        self.output.stop()
 
     def apply(self, options: VoiceOptions) -> None:
         self.options = options
+        self.pipeline.options = options.speech()
         self.player.set_device(options.output_device)
+
+    def use_speech_to_text(self, stt: SpeechToText, model_id: str) -> Job:
+        """Recognise with ``stt`` from now on; the old model is closed off the GUI thread."""
+        old = self.pipeline.set_speech_to_text(stt)
+        self.stt_model_id = model_id
+
+        def work(_emit: Emit, _cancel: CancelToken) -> None:
+            if old is not stt:
+                old.close()
+
+        return self.runner.submit(work, "close speech model")
 
     def warm_up(self) -> Job:
         """Load both speech models in the background so the first push-to-talk is quick."""
-        stt, tts = self.stt, self.tts
+        stt, tts = self.pipeline.stt, self.pipeline.tts
 
         def work(_emit: Emit, cancel: CancelToken) -> None:
             if not cancel.is_cancelled():
@@ -375,11 +376,13 @@ class VoiceController(QObject):
             if not cancel.is_cancelled():
                 tts.load()
 
-        job = self.runner.submit(work, "load voice")
-        job.failed.connect(self.error)
-        return job
+        return self.runner.submit(work, "load voice")
 
     def shutdown(self) -> None:
+        """Quit: stop listening and speaking, cancel the jobs; a model still loading is not
+        waited for beyond QUIT_WAIT_MS."""
+        from app.workers.jobs import QUIT_WAIT_MS
+
         self.cancel_listening()
         self.stop_speaking()
-        self.runner.shutdown()
+        self.runner.shutdown(QUIT_WAIT_MS)

@@ -188,3 +188,45 @@ def test_second_launch_focuses_the_first_and_a_killed_one_frees_the_lock(
         finally:
             third.terminate()
             third.wait(30)
+
+
+def test_timers_and_reminders_from_the_command_line(hearth_exe: str, tmp_path: Path) -> None:
+    """`hearth ask` sets them without loading a model; `hearth reminders --json` lists them;
+    a cancel asks first and needs a yes."""
+    from datetime import datetime, timedelta
+
+    env = hearth_env(tmp_path)
+
+    def hearth(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [hearth_exe, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    before = datetime.now().astimezone()
+    timer = hearth("ask", "set a timer for ten minutes")
+    assert (timer.returncode, timer.stdout.strip()) == (0, "Timer set for 10 minutes.")
+    bins = hearth("ask", "remind me every Monday at 8 to take the bins out")
+    assert bins.returncode == 0 and "every Monday at 08:00" in bins.stdout
+    listed = json.loads(hearth("reminders", "--json").stdout)
+    assert [(r["kind"], r["text"], r["repeat"]) for r in listed] == [
+        ("timer", "", None),
+        ("reminder", "take the bins out", "FREQ=WEEKLY;BYDAY=MO;BYHOUR=8;BYMINUTE=0;BYSECOND=0"),
+    ]
+    due = datetime.fromisoformat(listed[0]["due"])
+    assert due.utcoffset() is not None  # ISO 8601 with its offset
+    assert timedelta(minutes=9) < due - before <= timedelta(minutes=10, seconds=5)
+    monday = datetime.fromisoformat(listed[1]["due"])
+    assert (monday.weekday(), monday.hour, monday.minute) == (0, 8, 0)
+    refused = hearth("ask", "cancel the timer")
+    assert refused.returncode == 1 and "Cancel this?" in refused.stdout
+    assert "nothing changed" in refused.stderr
+    assert len(json.loads(hearth("reminders", "--json").stdout)) == 2
+    done = hearth("ask", "--yes", "cancel the timer")
+    assert done.returncode == 0 and "Cancelled the 10 minute timer." in done.stdout
+    assert [r["kind"] for r in json.loads(hearth("reminders", "--json").stdout)] == ["reminder"]

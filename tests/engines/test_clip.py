@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import os
+import random
 from pathlib import Path
 
 import pytest
-from app.core.errors import ModelCorruptError
-from app.engines.clip_embedder import DEFAULT_LABELS, ClipEmbedder, ImageModelError
+from app.core.errors import ImageModelError, ModelCorruptError
+from app.engines.clip_embedder import DEFAULT_LABELS, ClipEmbedder
 from PIL import Image
 
 from tests.tiny_clip import make_tiny_checkpoint
@@ -166,12 +167,13 @@ def test_import_refuses_a_file_that_is_not_that_model(
     from app.engines.clip_embedder import import_checkpoint
 
     checkpoint, config = tiny_checkpoint
-    junk = tmp_path / "holiday.pt"
-    junk.write_bytes(os.urandom(10_000))
     models = tmp_path / "models"
-    with pytest.raises((ModelCorruptError, ImageModelError)):
-        import_checkpoint("hearth-tiny", junk, models, config_file=config)
-    assert list(models.iterdir()) == []  # nothing half-imported is left behind
+    for n in range(6):  # random bytes break the unpickler in a different way each time
+        junk = tmp_path / f"holiday{n}.pt"
+        junk.write_bytes(random.Random(n).randbytes(10_000))
+        with pytest.raises((ModelCorruptError, ImageModelError)):
+            import_checkpoint("hearth-tiny", junk, models, config_file=config)
+        assert list(models.iterdir()) == []  # nothing half-imported is left behind
     with pytest.raises((ModelCorruptError, ImageModelError), match=r"not a ViT-B-32|as ViT-B-32"):
         import_checkpoint("ViT-B-32", checkpoint, models)  # right file, wrong architecture
     assert list(models.iterdir()) == []

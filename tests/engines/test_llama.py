@@ -129,3 +129,31 @@ def test_cancel_during_a_long_prompt_abandons_it_and_keeps_the_model_usable() ->
         "paris"
         in ask(llm, [system(), ChatMessage("user", "What is the capital of France?")]).lower()
     )
+
+
+def test_a_prompt_aborted_inside_a_batch_leaves_the_cache_consistent() -> None:
+    """llama.cpp drops the aborted part of a batch; the next reply is as if nothing happened.
+
+    The prompt spans several 512-token batches computed 256 tokens at a time; the cancel
+    lands after the first ubatch (~1.3 s on Qwen), so part of a batch was computed and
+    must not leak into the next evaluation of the same prompt.
+    """
+    llm = real_model(DEFAULT_MODEL)
+    assert llm.cancels_inside_batches
+    notes = " ".join(f"Box {i} holds {i * 3} marbles." for i in range(100))
+    question = [system(), ChatMessage("user", notes + " How many marbles does box 7 hold?")]
+    other = [ChatMessage("system", "Reset."), ChatMessage("user", "Hi")]
+
+    ask(llm, other, max_tokens=1)
+    reference = ask(llm, question, max_tokens=24)
+    assert llm.last_stats.prompt_tokens > 600  # over one 512-token batch
+
+    ask(llm, other, max_tokens=1)
+    cancel = CancelToken()
+    timer = threading.Timer(1.8, cancel.cancel)
+    timer.start()
+    assert list(llm.stream(question, max_tokens=24, temperature=0.0, cancel=cancel)) == []
+    timer.cancel()
+    assert llm.last_stats.prompt_tokens_evaluated < llm.last_stats.prompt_tokens
+
+    assert ask(llm, question, max_tokens=24) == reference

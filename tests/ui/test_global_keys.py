@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +12,9 @@ from app.workers.global_keys import GlobalTalkKey, parse_shortcut, unavailable_r
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import REPO, require
 from tests.ui.conftest import WindowFactory
 from tests.ui.test_voice import Rig, recording
+from tests.x11 import require_x11_tools, run_on_x11
 
 
 @dataclass
@@ -47,6 +44,23 @@ def test_key_logic_press_and_release(qtbot: QtBot) -> None:
     keys._on_release(Key("ctrl_l"))  # letting go of either key ends it
     keys._on_release(Key("space"))
     assert events == ["pressed", "released"]
+
+
+def test_the_global_shortcut_follows_the_settings(qtbot: QtBot) -> None:
+    keys = GlobalTalkKey("Ctrl+Space")
+    events: list[str] = []
+    keys.pressed.connect(lambda: events.append("pressed"))
+    keys.released.connect(lambda: events.append("released"))
+    keys._on_press(Key("ctrl_l"))
+    keys._on_press(Key("space"))
+    keys.set_shortcut("F9")  # changed while held: that hold ends
+    assert events == ["pressed", "released"]
+    keys._on_release(Key("space"))
+    keys._on_release(Key("ctrl_l"))
+    keys._on_press(Key("f9"))
+    assert events == ["pressed", "released", "pressed"]
+    keys.set_shortcut("Hyper+F9")  # not understood: kept
+    assert (keys.modifiers, keys.key) == (frozenset(), "f9")
 
 
 def test_wayland_is_named_as_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,7 +95,7 @@ from app.settings import Settings
 from app.store.history import SqliteConversationStore
 from app.ui.main_window import MainWindow
 from app.workers.backend import AssistantBackend
-from app.workers.global_keys import GlobalTalkKey
+from app.bootstrap import start_global_talk_key
 from app.workers.voice import VoiceController
 from tests.fakes import FakeLanguageModel, FakeSpeechToText, FakeTextToSpeech
 
@@ -97,11 +111,8 @@ voice = VoiceController(recorder, FakePlayer(), FakeSpeechToText(), FakeTextToSp
 window = MainWindow(backend, voice)
 window.setGeometry(600, 400, 400, 300)
 window.show()
-keys = GlobalTalkKey("Ctrl+Space")
-reason = keys.start()
-print("START:", reason or "ok", flush=True)
-keys.pressed.connect(window.global_talk_pressed)
-keys.released.connect(window.global_talk_released)
+keys = start_global_talk_key(window, settings)  # as the app does
+print("START:", "ok" if keys is not None else "no global hook", flush=True)
 
 def pump(seconds):
     end = time.monotonic() + seconds
@@ -129,30 +140,8 @@ store.close()
 
 
 def test_global_shortcut_on_a_real_x11_display(tmp_path: Path) -> None:
-    require(
-        shutil.which("xvfb-run") is not None and shutil.which("xdotool") is not None,
-        "Xvfb and xdotool (Debian packages xvfb, xdotool) are not installed",
-    )
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    env.pop("QT_QPA_PLATFORM", None)
-    env.pop("WAYLAND_DISPLAY", None)
-    done = subprocess.run(
-        [
-            "xvfb-run",
-            "-a",
-            "-s",
-            "-screen 0 1280x800x24",
-            sys.executable,
-            "-c",
-            X11_SCRIPT,
-            str(tmp_path),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    require_x11_tools()
+    done = run_on_x11(X11_SCRIPT, tmp_path)
     out = done.stdout
     assert "START: ok" in out, out + done.stderr
     assert "ACTIVE: False" in out, out

@@ -7,24 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.bootstrap import import_image_model, make_image_embedder
-from app.core.documents import Indexer
-from app.core.memory import Memory
 from app.engines.clip_embedder import ClipEmbedder
-from app.engines.document_reader import LocalDocumentReader
 from app.settings import Paths, Settings
 from app.store.chroma_memory import ChromaMemory
-from app.store.index_state import SqliteIndexState
 from app.ui.image_model_dialog import AddImageModelDialog
 from app.ui.main_window import MainWindow
 from app.ui.memory_browser import MemoryBrowser
 from app.ui.settings_dialog import SettingsDialog
 from app.workers.backend import ImageModelInfo
-from app.workers.memory_service import MemoryService
 from pytestqt.qtbot import QtBot
 
-from tests.fakes import FakeLanguageModel, FakeTextEmbedder
+from tests.fakes import FakeLanguageModel
 from tests.tiny_clip import ARCHITECTURE, make_tiny_checkpoint
-from tests.ui.conftest import WindowFactory, send, wait_turn
+from tests.ui.conftest import WindowFactory, memory_service, send, wait_turn
 from tests.ui.test_images_ui import attach_file, png_file
 
 
@@ -113,13 +108,7 @@ def test_add_image_model_then_images_are_kept_for_search(
     assert hits[0].conversation_id == window.conversation_id
 
     # The memory browser finds it by description too, and opens its conversation.
-    memory = Memory(FakeTextEmbedder(), ChromaMemory.open(paths.memory_dir))
-    service = MemoryService(
-        memory,
-        Indexer(
-            LocalDocumentReader(), memory.embedder, memory.store, SqliteIndexState(paths.index_db)
-        ),
-    )
+    service = memory_service(paths)
     browser = MemoryBrowser(service, find_images=window.backend.find_images)
     qtbot.addWidget(browser)
     try:

@@ -42,7 +42,7 @@ def drop(qtbot: QtBot, target: QWidget, mime: QMimeData) -> None:
 
 def wait_images(qtbot: QtBot, window: MainWindow, count: int) -> None:
     qtbot.waitUntil(
-        lambda: len(window.attachments) == count and window._reading == 0, timeout=10000
+        lambda: len(window.tray.images) == count and window.tray.reading == 0, timeout=10000
     )
 
 
@@ -66,7 +66,7 @@ def test_dropped_files_are_attached_and_read_into_the_turn(
     prompt = llm.prompts[-1][-1].content
     assert "[Image attached: receipt.png]" in prompt and "[Image attached: second.png]" in prompt
     assert "TOTAL  13.60" in prompt and prompt.endswith("What is the total?")
-    assert window.attachments == [] and not window.composer.attachments_bar.isVisibleTo(window)
+    assert window.tray.images == [] and not window.composer.attachments_bar.isVisibleTo(window)
     user = window.chat.bubbles()[0]
     assert user.images == ["receipt.png", "second.png"]
     # The text found is there on request, selectable and copyable.
@@ -96,8 +96,8 @@ def test_drop_raw_image_data_on_the_window(qtbot: QtBot, make_window: WindowFact
     mime.setImageData(image)
     drop(qtbot, window, mime)  # onto the window (the chat area passes drops up to it)
     wait_images(qtbot, window, 1)
-    assert window.attachments[0].name == "pasted image.png"
-    assert (window.attachments[0].width, window.attachments[0].height) == (64, 48)
+    assert window.tray.images[0].name == "pasted image.png"
+    assert (window.tray.images[0].width, window.tray.images[0].height) == (64, 48)
 
 
 def test_paste_an_image_with_ctrl_v(qtbot: QtBot, make_window: WindowFactory) -> None:
@@ -124,11 +124,11 @@ def test_a_bad_file_is_refused_with_a_message(
     window = make_window()
     fake = tmp_path / "holiday.png"
     fake.write_text("not really a picture", encoding="utf-8")
-    with qtbot.waitSignal(window.image_checked, timeout=10000):
-        window.attach_files([str(fake)])
+    with qtbot.waitSignal(window.tray.checked, timeout=10000):
+        window.tray.add_files([str(fake)])
     notes = window.notifications.visible_notifications()
     assert len(notes) == 1 and "holiday.png is not an image Hearth can read" in notes[0].message
-    assert window.attachments == []
+    assert window.tray.images == []
     assert not window.busy
 
 
@@ -139,7 +139,7 @@ def test_remote_urls_are_never_downloaded(qtbot: QtBot, make_window: WindowFacto
     drop(qtbot, window.composer, mime)
     notes = window.notifications.visible_notifications()
     assert len(notes) == 1 and "does not download" in notes[0].message
-    assert window.attachments == [] and window._reading == 0
+    assert window.tray.images == [] and window.tray.reading == 0
 
 
 def test_remove_an_attachment_before_sending(
@@ -147,10 +147,10 @@ def test_remove_an_attachment_before_sending(
 ) -> None:
     llm = FakeLanguageModel("ok")
     window = make_window(llm)
-    window.attach_files([str(png_file(tmp_path / "a.png")), str(png_file(tmp_path / "b.png"))])
+    window.tray.add_files([str(png_file(tmp_path / "a.png")), str(png_file(tmp_path / "b.png"))])
     wait_images(qtbot, window, 2)
     window.composer.attachment_removed.emit(0)
-    assert [a.name for a in window.attachments] == ["b.png"]
+    assert [a.name for a in window.tray.images] == ["b.png"]
     send(qtbot, window, "and this?")
     wait_turn(qtbot, window)
     assert "[Image attached: b.png]" in llm.prompts[-1][-1].content
@@ -165,7 +165,7 @@ def test_an_image_alone_can_be_sent(
     box = window.composer.input
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert not window.busy  # nothing to send yet
-    window.attach_files([str(png_file(tmp_path / "photo.png"))])
+    window.tray.add_files([str(png_file(tmp_path / "photo.png"))])
     wait_images(qtbot, window, 1)
     with qtbot.waitSignal(window.turn_finished, timeout=10000):
         qtbot.keyClick(box, Qt.Key.Key_Return)
@@ -181,7 +181,7 @@ def test_a_20000_by_1_image_is_answered_and_named_under_the_message(
     """A strip of extreme aspect ratio has no visible thumbnail: its name and size stand in."""
     llm = FakeLanguageModel("It is a thin white line.")
     window = make_window(llm)
-    window.attach_files([str(png_file(tmp_path / "wide.png", "white", (20000, 1)))])
+    window.tray.add_files([str(png_file(tmp_path / "wide.png", "white", (20000, 1)))])
     wait_images(qtbot, window, 1)
     send(qtbot, window, "What is in this image?")
     wait_turn(qtbot, window)
@@ -192,8 +192,8 @@ def test_a_20000_by_1_image_is_answered_and_named_under_the_message(
 
 
 def attach_file(qtbot: QtBot, window: MainWindow, path: Path) -> None:
-    count = len(window.attachments)
-    window.attach_files([str(path)])
+    count = len(window.tray.images)
+    window.tray.add_files([str(path)])
     wait_images(qtbot, window, count + 1)
 
 
@@ -202,13 +202,13 @@ def test_images_are_shown_again_after_a_restart_and_go_with_their_conversation(
 ) -> None:
     window = make_window(FakeLanguageModel("It says TOTAL 13.60."))
     statuses: list[str] = []
-    show = window._status
+    show = window.show_status
 
-    def watch(text: str) -> None:
+    def watch(text: str, *, working: bool = False) -> None:
         statuses.append(text)
-        show(text)
+        show(text, working=working)
 
-    monkeypatch.setattr(window, "_status", watch)
+    monkeypatch.setattr(window, "show_status", watch)
     attach_file(qtbot, window, png_file(tmp_path / "receipt.png"))
     send(qtbot, window, "Read it")
     wait_turn(qtbot, window)

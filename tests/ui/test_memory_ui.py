@@ -8,33 +8,31 @@ import json
 from pathlib import Path
 
 import pytest
-from app.core.documents import Indexer
-from app.core.memory import Memory
-from app.engines.document_reader import LocalDocumentReader
+from app.audio.fake import FakePlayer, FakeRecorder
+from app.core.ports import AudioClip
 from app.settings import Paths
-from app.store.chroma_memory import ChromaMemory
-from app.store.index_state import SqliteIndexState
 from app.ui.main_window import MainWindow
 from app.ui.memory_browser import MemoryBrowser
 from app.workers.jobs import Job
-from app.workers.memory_service import MemoryService
+from app.workers.voice import VoiceController
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from tests.fakes import FakeLanguageModel, FakeTextEmbedder
-from tests.ui.conftest import WindowFactory, send, texts, wait_turn
+from tests.fakes import (
+    FakeLanguageModel,
+    FakeSpeechToText,
+    FakeTextToSpeech,
+)
+from tests.ui.conftest import WindowFactory, memory_service, send, texts, wait_turn
 
 
 @pytest.fixture
 def memory_window(make_window: WindowFactory, paths: Paths) -> MainWindow:
-    memory = Memory(FakeTextEmbedder(), ChromaMemory.open(paths.memory_dir))
-    indexer = Indexer(
-        LocalDocumentReader(), memory.embedder, memory.store, SqliteIndexState(paths.index_db)
-    )
+    service = memory_service(paths)
     return make_window(
         FakeLanguageModel("Your dog is called Biscuit."),
-        memory=memory,
-        memory_service=MemoryService(memory, indexer),
+        memory=service.memory,
+        memory_service=service,
     )
 
 
@@ -219,33 +217,59 @@ def test_skipped_files_can_be_retried_from_the_folders_tab(
     assert browser.service.memory.store.count("document") == 1
 
 
-def test_indexing_waits_while_a_turn_runs(qtbot: QtBot, memory_window: MainWindow) -> None:
+def _garden_notes(tmp_path: Path, count: int = 3) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"n{i}.txt").write_text(f"Note {i} about the garden.", "utf-8")
+    return folder
+
+
+def test_indexing_waits_on_the_gate_during_a_text_turn(
+    qtbot: QtBot, memory_window: MainWindow, tmp_path: Path
+) -> None:
     window = memory_window
     service = window.backend.memory_service
     assert service is not None
-    window.backend.assistant.llm.token_delay = 0.05  # type: ignore[attr-defined]
+    llm = window.backend.assistant.llm
+    assert isinstance(llm, FakeLanguageModel)
+    llm.gate_after_tokens = 1  # the reply holds after its first word
     send(qtbot, window, "tell me something long")
-    assert service.held
-    wait_turn(qtbot, window)
-    assert not service.held
-
-
-def test_indexing_pauses_while_the_user_talks(
-    qtbot: QtBot, memory_window: MainWindow, tmp_path: Path
-) -> None:
-    service = memory_window.backend.memory_service
-    assert service is not None
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for i in range(3):
-        (folder / f"n{i}.txt").write_text(f"Note {i} about the garden.", "utf-8")
+    qtbot.waitUntil(lambda: service.gate.busy, timeout=5000)
     reports: list[object] = []
     service.index_finished.connect(reports.append)
-    service.hold("listening")  # what the window does while push-to-talk is held
-    service.add_folder(str(folder))
+    service.add_folder(str(_garden_notes(tmp_path)))
     qtbot.wait(700)
     assert reports == [] and service.indexing  # waiting, not working
     assert service.memory.store.count("document") == 0
-    service.release("listening")
+    llm.gate.set()
+    wait_turn(qtbot, window)
+    qtbot.waitUntil(lambda: bool(reports), timeout=30000)
+    assert service.memory.store.count("document") == 3
+
+
+def test_indexing_waits_on_the_gate_while_the_user_talks_and_hears_the_answer(
+    qtbot: QtBot, make_window: WindowFactory, paths: Paths, tmp_path: Path
+) -> None:
+    service = memory_service(paths)
+    recorder = FakeRecorder(AudioClip(b"\x00\x10" * 16000 * 2, 16000))
+    llm = FakeLanguageModel("The roses. They need water.", gate_after_tokens=1)
+    voice = VoiceController(
+        recorder, FakePlayer(instant=True), FakeSpeechToText(), FakeTextToSpeech()
+    )
+    window = make_window(llm, memory=service.memory, memory_service=service, voice=voice)
+    assert voice.gate is service.gate  # one gate for the whole app
+    reports: list[object] = []
+    service.index_finished.connect(reports.append)
+    voice.press()
+    service.add_folder(str(_garden_notes(tmp_path)))
+    qtbot.wait(700)
+    assert reports == [] and service.memory.store.count("document") == 0  # recording
+    voice.release()
+    qtbot.waitUntil(lambda: window.busy and llm.prompts != [], timeout=5000)
+    qtbot.wait(500)
+    assert reports == [] and service.memory.store.count("document") == 0  # answering
+    llm.gate.set()
+    wait_turn(qtbot, window)
     qtbot.waitUntil(lambda: bool(reports), timeout=30000)
     assert service.memory.store.count("document") == 3

@@ -55,5 +55,7 @@ def test_event_loop_stays_responsive_during_a_real_reply(
         f"event loop: {len(gaps)} ticks, p99 gap {p99 * 1000:.1f} ms, "
         f"worst {worst * 1000:.1f} ms (model load and generation included)"
     )
-    # The GUI thread only renders: a model call on it would show up as a gap of seconds.
-    assert worst < 0.050 + TICK_MS / 1000
+    # The GUI thread only renders: a model call on it would show up as a gap of seconds
+    # (a model load, or a whole prompt read). The bound is wide because these machines are
+    # shared: a 60 ms bound failed once in a full UI run when another process had the CPU.
+    assert worst < 0.5

@@ -35,7 +35,7 @@ class Rig:
         missing_mic: bool = False,
     ) -> None:
         self.recorder = FakeRecorder(clip or seconds(1.5), missing=missing_mic)
-        self.player = FakePlayer()
+        self.player = FakePlayer(instant=True)
         self.stt = FakeSpeechToText(heard if heard else "What is the capital of France?")
         self.tts = FakeTextToSpeech()
         self.voice = VoiceController(
@@ -71,18 +71,19 @@ def test_hold_to_talk_sends_the_transcript_and_speaks_the_reply(
         "It is lovely in spring.",
         "Enjoy your trip!",
     ]
-    timings = rig.voice.timings
-    assert timings is not None
-    assert set(timings.marks) == {
-        "release",
-        "transcript",
-        "first_token",
-        "first_sentence",
-        "first_audio",
+    timings = rig.window.turns.timings()
+    assert set(timings) == {
+        "release->transcript",
+        "transcript->prompt",
+        "prompt->first_token",
+        "first_token->first_sentence",
+        "first_sentence->first_audio",
+        "total",
     }
+    assert all(v >= 0 for v in timings.values())
     footer = rig.window.chat.bubbles()[-1].footer
     assert footer.text().startswith("Spoke after")
-    assert "hearing" in footer.toolTip() and "thinking" in footer.toolTip()
+    assert "hearing" in footer.toolTip() and "reading" in footer.toolTip()
     assert rig.stt.clips[-1].duration >= 1.5
 
 
@@ -111,6 +112,23 @@ def test_a_tap_is_not_a_question(qtbot: QtBot, make_window: WindowFactory) -> No
     assert rig.stt.clips == []  # too short to bother the recogniser
 
 
+def test_the_not_heard_hint_goes_once_the_user_types_or_sends(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    rig = Rig(qtbot, make_window, clip=seconds(0.1))
+    hint = rig.window.composer.hint
+    rig.hold_button(20)
+    assert "didn't catch that" in hint.text()
+    qtbot.keyClicks(rig.window.composer.input, "W")  # typing instead
+    assert hint.text() == ""
+    rig.window.composer.input.clear()
+    rig.hold_button(20)
+    assert "didn't catch that" in hint.text()
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        rig.window.chat.answered.emit("Yes, forget it")  # sent without typing
+    assert hint.text() == ""
+
+
 def test_silence_is_not_a_question(qtbot: QtBot, make_window: WindowFactory) -> None:
     rig = Rig(qtbot, make_window)
     rig.stt.heard = ""
@@ -128,6 +146,13 @@ def test_review_first_puts_the_words_in_the_composer(
     qtbot.waitUntil(lambda: rig.window.composer.input.toPlainText() != "", timeout=5000)
     assert rig.window.composer.input.toPlainText() == "What is the capital of France?"
     assert texts(rig.window) == [] and not rig.window.busy
+    hint = rig.window.composer.hint
+    assert hint.text().startswith("Check the words")
+    qtbot.keyClicks(rig.window.composer.input, " Quickly.")  # fixing the words keeps it
+    assert hint.text().startswith("Check the words")
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        qtbot.keyClick(rig.window.composer.input, Qt.Key.Key_Return)
+    assert hint.text() == ""
 
 
 def test_barge_in_stops_the_reply_and_listens(qtbot: QtBot, make_window: WindowFactory) -> None:
@@ -189,7 +214,8 @@ def test_mute_keeps_the_voice_quiet(qtbot: QtBot, make_window: WindowFactory) ->
 def test_partial_transcripts_show_and_make_the_final_one_instant(
     qtbot: QtBot, make_window: WindowFactory
 ) -> None:
-    rig = Rig(qtbot, make_window)
+    said = seconds(1.5)
+    rig = Rig(qtbot, make_window, clip=AudioClip(said.pcm + bytes(CAPTURE_RATE), CAPTURE_RATE))
     qtbot.mousePress(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: rig.window.composer.hint.text().startswith("Hearing: "), timeout=5000)
     assert rig.window.composer.hint.text() == "Hearing: What is the capital of France?"
@@ -217,6 +243,34 @@ def test_speech_after_the_last_partial_is_transcribed_again(
         qtbot.mouseRelease(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
     assert rig.stt.clips[-1].duration == 3.0
     assert texts(rig.window)[0] == ("user", "What is the capital of France and of Spain?")
+
+
+def test_silence_after_the_words_prepares_them_once_and_stops_transcribing(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    rig = Rig(qtbot, make_window)
+    # Transcripts are made on the thread that prepares and answers: never side by side.
+    assert rig.voice.hearing is rig.window.backend.runner
+    prepared: list[str] = []
+
+    def prepare(conversation_id: str, heard: str) -> None:
+        prepared.append(heard)
+
+    rig.window.backend.prepare = prepare  # type: ignore[method-assign]
+    qtbot.mousePress(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: rig.window.composer.hint.text().startswith("Hearing: "), timeout=5000)
+    assert prepared == []  # still speaking, as far as Hearth knows: nothing prepared yet
+    speech = rig.recorder.clip
+    rig.recorder.clip = AudioClip(speech.pcm + b"\x00\x00" * CAPTURE_RATE, CAPTURE_RATE)
+    qtbot.waitUntil(lambda: prepared != [], timeout=5000)
+    calls = len(rig.stt.clips)
+    qtbot.wait(500)  # five more ticks of silence: no new transcript, no second preparation
+    assert len(rig.stt.clips) == calls
+    assert prepared == ["What is the capital of France?"]
+    with qtbot.waitSignal(rig.window.turn_finished, timeout=10000):
+        qtbot.mouseRelease(rig.window.composer.talk_button, Qt.MouseButton.LeftButton)
+    assert len(rig.stt.clips) == calls  # the settled words were the final transcript
+    assert texts(rig.window)[0] == ("user", "What is the capital of France?")
 
 
 def test_voice_settings_and_microphone_test(qtbot: QtBot, make_window: WindowFactory) -> None:

@@ -39,10 +39,13 @@ def test_first_turn_event_sequence_and_storage() -> None:
         EventType.MODEL_LOADING,
         EventType.PROMPT_READY,
         *[EventType.TOKEN] * words,
+        EventType.SENTENCE,  # the last one is complete only when the reply is
         EventType.STATS,
         EventType.TURN_END,
     ]
     assert "".join(e.data["text"] for e in events if e.type is EventType.TOKEN) == llm.reply
+    [sentence] = [e.data for e in events if e.type is EventType.SENTENCE]
+    assert sentence == {"index": 0, "text": "The capital of France is Paris."}
     end = events[-1].data
     assert end["reply"] == llm.reply and not end["cancelled"] and not end["failed"]
     # The user's words are stored before generation starts, the reply after it.

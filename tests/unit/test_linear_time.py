@@ -7,7 +7,8 @@ Bounded by a timeout so a relapse fails instead of hanging; no timing is asserte
 from __future__ import annotations
 
 import pytest
-from app.core.memory import confirmation, forget_intent, remember_intent, split_sentences
+from app.core.handlers import yes_or_no
+from app.core.memory import forget_intent, remember_intent, split_sentences
 from app.core.sentences import SentenceSplitter, speakable
 from app.engines.document_reader import LocalDocumentReader
 
@@ -37,8 +38,8 @@ def test_the_intents_still_read_ordinary_requests_as_before() -> None:
 
 
 def test_a_yes_followed_by_a_long_run_of_spaces() -> None:
-    assert confirmation("yes" + " " * RUN + "x") is None
-    assert confirmation("Yes. ") is True and confirmation("no!") is False
+    assert yes_or_no("yes" + " " * RUN + "x") is None
+    assert yes_or_no("Yes. ") is True and yes_or_no("no!") is False
 
 
 def test_markdown_that_never_closes_is_spoken_in_linear_time() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from app.core.assistant import Assistant, AssistantConfig
 from app.core.events import AssistantEvent, EventType
+from app.core.handlers import yes_or_no
 from app.core.memory import (
     Memory,
-    confirmation,
     fact_id,
     forget_intent,
     remember_intent,
@@ -54,10 +54,13 @@ def test_forget_intent(said: str, what: str | None) -> None:
     assert forget_intent(said) == what
 
 
-def test_confirmations() -> None:
-    assert confirmation("Yes.") is True and confirmation("yes please") is True
-    assert confirmation("no") is False and confirmation("Keep it!") is False
-    assert confirmation("what do you mean?") is None
+def test_yes_or_no() -> None:
+    assert yes_or_no("Yes.") is True and yes_or_no("yes please") is True
+    assert yes_or_no("Yes, please.") is True and yes_or_no("Yeah.") is True
+    assert yes_or_no("no") is False and yes_or_no("No, thanks!") is False
+    assert yes_or_no("Keep it!") is None  # only a question that offers it
+    assert yes_or_no("Keep it!", no=frozenset({"keep it"})) is False
+    assert yes_or_no("what do you mean?") is None
 
 
 def test_facts_have_stable_ids() -> None:
@@ -96,8 +99,9 @@ def test_remembered_fact_is_recalled_in_a_new_conversation_and_cited() -> None:
     first = rig.say("remember that my dog is called Biscuit")
     assert rig.reply() == "Got it. I'll remember: my dog is called Biscuit"
     assert rig.llm.prompts == []  # no model call needed to remember
-    [memory_event] = rig.of(EventType.MEMORY)
+    [memory_event] = rig.of(EventType.ACTION)
     assert memory_event.data["action"] == "remembered"
+    assert memory_event.data["handler"] == "memory" and memory_event.data["undo"]
     assert rig.memory.store.count("fact") == 1
 
     second = rig.say("what is my dog's name?")
@@ -119,9 +123,10 @@ def test_forget_asks_first_and_then_the_fact_and_turns_using_it_are_gone() -> No
     rig.say("remember that my dog is called Biscuit")
     rig.say("what is my dog's name?")
     conversation = rig.say("forget my dog's name")
-    [ask] = rig.of(EventType.MEMORY)
-    assert ask.data["action"] == "confirm-forget"
-    assert "my dog is called Biscuit" in ask.data["texts"]
+    [ask] = rig.of(EventType.CONFIRM)
+    assert ask.data["handler"] == "memory" and ask.data["yes"] == "Yes, forget it"
+    assert "my dog is called Biscuit" in ask.data["question"]
+    assert rig.of(EventType.ACTION) == []
     assert "Should I forget this?" in rig.reply()
     assert rig.memory.store.count("fact") == 1  # nothing removed before the yes
 

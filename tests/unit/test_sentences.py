@@ -114,3 +114,32 @@ def test_speakable(markdown: str, spoken: str) -> None:
 
 def test_punctuation_only_lines_are_not_spoken() -> None:
     assert split("Title\n---\n***\nText.", [4] * 10) == ["Title", "Text."]
+
+
+LONG_FIRST = (
+    "The capital of France is Paris, a city of about two million people on the Seine, "
+    "and it has been the capital for centuries. It is lovely in spring, too."
+)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_long_first_sentence_is_spoken_from_its_first_clause(seed: int) -> None:
+    rng = random.Random(seed)
+    splitter = SentenceSplitter(first_clause_words=4)
+    out: list[str] = []
+    pos = 0
+    while pos < len(LONG_FIRST):
+        size = rng.randint(1, 9)
+        out += splitter.feed(LONG_FIRST[pos : pos + size])
+        pos += size
+    out += splitter.flush()
+    assert out == [
+        "The capital of France is Paris,",  # only the first sentence is cut, once
+        "a city of about two million people on the Seine, and it has been the capital for "
+        "centuries.",
+        "It is lovely in spring, too.",
+    ]
+    # Short first clauses and numbers are not cut.
+    assert SentenceSplitter(first_clause_words=4).feed("Yes, 1,000 people came. ") == [
+        "Yes, 1,000 people came."
+    ]

@@ -1,0 +1,229 @@
+"""The timer and reminder tools: set, list, how long is left, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from app.core.tools.alarms import Alarm, AlarmBook, clock_words, duration_words, span_words
+from app.core.tools.base import AsksNothing, Risk, ToolError, ToolResult, object_schema
+from app.core.tools.repeat import parse_repeat
+from app.core.tools.when import parse_when
+
+MAX_TIMER = 24 * 3600
+
+
+def card(alarm: Alarm) -> dict[str, Any]:
+    return {
+        "id": alarm.id,
+        "kind": alarm.kind,
+        "text": alarm.text,
+        "due": alarm.due.isoformat(),
+        "repeat": alarm.repeat,
+    }
+
+
+class SetTimer(AsksNothing):
+    name = "set_timer"
+    description = "Start a countdown timer that rings when it ends."
+    schema = object_schema(
+        {
+            "seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMER},
+            "name": {"type": "string", "maxLength": 40},
+        },
+        ["seconds"],
+    )
+    risk = Risk.CREATE
+
+    def __init__(self, book: AlarmBook) -> None:
+        self.book = book
+
+    def run(self, args: Mapping[str, Any]) -> ToolResult:
+        seconds = float(args["seconds"])
+        alarm = self.book.set_timer(seconds, str(args.get("name", "")))
+        length = span_words(timedelta(seconds=seconds))
+        label = f"{alarm.text.capitalize()} timer" if alarm.text else "Timer"
+        ends = alarm.local_due(self.book.clock.zone)
+
+        def undo() -> str:
+            self.book.remove([alarm])
+            return f"Undone: {alarm.describe()} is gone."
+
+        return ToolResult(
+            f"{label} set for {length}.",
+            "created",
+            f"{label}: {length}, rings at {ends:%H:%M:%S}",
+            (alarm.id,),
+            undo,
+            card(alarm),
+        )
+
+
+class SetReminder(AsksNothing):
+    name = "set_reminder"
+    description = (
+        "Remind the user of something at a time, once or repeating. 'when' is the user's own "
+        "words for the time ('tomorrow at 9', 'in 20 minutes', 'every Monday at 8')."
+    )
+    schema = object_schema(
+        {
+            "text": {"type": "string", "minLength": 1, "maxLength": 200},
+            "when": {"type": "string", "minLength": 1, "maxLength": 80},
+        },
+        ["text", "when"],
+    )
+    risk = Risk.CREATE
+
+    def __init__(self, book: AlarmBook) -> None:
+        self.book = book
+
+    def run(self, args: Mapping[str, Any]) -> ToolResult:
+        clock = self.book.clock
+        now, zone = clock.now(), clock.zone
+        text, when = str(args["text"]).strip(), str(args["when"])
+        repeat = parse_repeat(when, now, zone)
+        if repeat is not None:
+            alarm = self.book.set_reminder(text, repeat.first, repeat.rule)
+            first = alarm.local_due(zone)
+            reply = f"I'll remind you to {text} {repeat.words}, starting {clock_words(first, now)}."
+            summary = f"Reminder: {text}, {repeat.words}"
+        else:
+            found = parse_when(when, now, zone)
+            if found is None:
+                raise ToolError(f"I could not tell when “{when}” is, so I set no reminder.")
+            if found.at <= now:
+                raise ToolError(
+                    f"{clock_words(found.at, now).capitalize()} has already passed, "
+                    "so I set no reminder."
+                )
+            alarm = self.book.set_reminder(text, found.at)
+            at = clock_words(alarm.local_due(zone), now)
+            reply = f"I'll remind you to {text} {at}."
+            summary = f"Reminder: {text}, {at}"
+
+        def undo() -> str:
+            self.book.remove([alarm])
+            return f"Undone: no reminder to {text}."
+
+        return ToolResult(reply, "created", summary, (alarm.id,), undo, card(alarm))
+
+
+class ListAlarms(AsksNothing):
+    name = "list_alarms"
+    description = "List the timers and reminders that are set."
+    schema = object_schema({"kind": {"enum": ["timer", "reminder", "all"]}}, ["kind"])
+    risk = Risk.READ
+
+    def __init__(self, book: AlarmBook) -> None:
+        self.book = book
+
+    def run(self, args: Mapping[str, Any]) -> ToolResult:
+        kind = args.get("kind", "all")
+        alarms = self.book.active(None if kind == "all" else kind)
+        what = {"timer": "timers", "reminder": "reminders"}.get(kind, "timers or reminders")
+        if not alarms:
+            return ToolResult(f"You have no {what} set.")
+        lines = [describe_line(self.book, a) for a in alarms]
+        head = f"You have {len(alarms)} {_noun(kind, len(alarms))}:"
+        return ToolResult(head + "\n" + "\n".join(f"- {line}" for line in lines))
+
+
+def _noun(kind: str, n: int) -> str:
+    one = {"timer": "timer", "reminder": "reminder"}.get(kind, "timer or reminder")
+    many = {"timer": "timers", "reminder": "reminders"}.get(kind, "timers and reminders")
+    return one if n == 1 else many
+
+
+def describe_line(book: AlarmBook, alarm: Alarm) -> str:
+    now, zone = book.clock.now(), book.clock.zone
+    if alarm.state == "ringing":
+        return f"{alarm.describe().capitalize()} is ringing"
+    if alarm.kind == "timer":
+        return f"{alarm.describe().capitalize()}: {span_words(book.left(alarm))} left"
+    due = clock_words(alarm.local_due(zone), now)
+    again = ", repeating" if alarm.repeat else ""
+    return f"{alarm.text.capitalize() or 'Reminder'}: {due}{again}"
+
+
+class TimeLeft(AsksNothing):
+    name = "time_left"
+    description = "Say how long is left on a timer."
+    schema = object_schema({"name": {"type": "string", "maxLength": 40}}, [])
+    risk = Risk.READ
+
+    def __init__(self, book: AlarmBook) -> None:
+        self.book = book
+
+    def run(self, args: Mapping[str, Any]) -> ToolResult:
+        name = str(args.get("name", ""))
+        timers = self.book.find(name, "timer")
+        if not timers:
+            called = f" called {name}" if name else ""
+            return ToolResult(f"You have no timer{called} running.")
+        lines = [
+            f"{span_words(self.book.left(t))} left on {t.describe()}"
+            if t.state == "pending"
+            else f"{t.describe().capitalize()} is ringing"
+            for t in timers
+        ]
+        text = lines[0] if len(lines) == 1 else "; ".join(lines)
+        return ToolResult(text[0].upper() + text[1:] + ".")
+
+
+class CancelAlarms:
+    name = "cancel_alarms"
+    description = "Cancel timers or reminders (asks first; can be undone)."
+    schema = object_schema(
+        {
+            "kind": {"enum": ["timer", "reminder", "all"]},
+            "name": {"type": "string", "maxLength": 200},
+            "all": {"type": "boolean"},
+        },
+        ["kind"],
+    )
+    risk = Risk.DESTRUCTIVE
+
+    def __init__(self, book: AlarmBook) -> None:
+        self.book = book
+
+    def _targets(self, args: Mapping[str, Any]) -> list[Alarm]:
+        kind = args.get("kind", "all")
+        kind_filter = None if kind == "all" else kind
+        if args.get("all"):
+            return self.book.active(kind_filter)
+        return self.book.find(str(args.get("name", "")), kind_filter)
+
+    def confirm(self, args: Mapping[str, Any]) -> str | None:
+        targets = self._targets(args)
+        if not targets:
+            return None
+        listing = "\n".join(f"- {describe_line(self.book, a)}" for a in targets)
+        what = "this" if len(targets) == 1 else f"these {len(targets)}"
+        return f"Cancel {what}?\n\n{listing}\n\nSay **yes** to cancel or **no** to keep."
+
+    def run(self, args: Mapping[str, Any]) -> ToolResult:
+        targets = self._targets(args)
+        if not targets:
+            kind = args.get("kind", "all")
+            name = str(args.get("name", ""))
+            what = {"timer": "timer", "reminder": "reminder"}.get(kind, "timer or reminder")
+            return ToolResult(f"You have no {what}{f' called {name}' if name else ''} set.")
+        cancelled = self.book.cancel(targets)
+
+        def undo() -> str:
+            self.book.restore(cancelled)
+            return "Undone: " + ("it is" if len(cancelled) == 1 else "they are") + " set again."
+
+        names = "; ".join(a.describe() for a in cancelled)
+        reply = f"Cancelled {names}." if len(cancelled) <= 3 else f"Cancelled {len(cancelled)}."
+        return ToolResult(
+            reply, "cancelled", f"Cancelled: {names}", tuple(a.id for a in cancelled), undo
+        )
+
+
+def alarm_tools(book: AlarmBook) -> list[Any]:
+    return [SetTimer(book), SetReminder(book), ListAlarms(book), TimeLeft(book), CancelAlarms(book)]
+
+
+__all__ = ["alarm_tools", "duration_words"]

@@ -1,0 +1,81 @@
+"""Tools as a direct handler of the turn: the user's words -> a tool call -> a reply.
+
+Only the user's own words of the current turn reach :class:`ToolHandler` (the Assistant gives
+it nothing else), so text from documents, memories, images or a tool's own result can never
+start a tool. A destructive call asks first, through the pending confirmation; what a call
+creates or cancels can be undone from its card.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from app.core.errors import AssistantError
+from app.core.handlers import Action, Confirmation, Handled, Request
+from app.core.tools.base import Risk, ToolCall, ToolRegistry, ToolResult
+
+log = logging.getLogger(__name__)
+
+
+class ToolHandler:
+    name = "tools"
+
+    def __init__(self, registry: ToolRegistry, match: Callable[[str], ToolCall | None]) -> None:
+        self.registry = registry
+        self.match = match
+
+    def claims(self, request: Request) -> bool:
+        return self.match(request.text) is not None
+
+    def handle(self, request: Request) -> Handled | None:
+        started = time.perf_counter()
+        call = self.match(request.text)
+        log.debug("tool match in %.1f ms: %s", (time.perf_counter() - started) * 1000, call)
+        if call is None:
+            return None
+        return self.perform(call)
+
+    def perform(self, call: ToolCall) -> Handled:
+        tool = self.registry.get(call.tool)
+        if tool is None:
+            return Handled(f"I have no tool called {call.tool}.")
+        try:
+            args = self.registry.validate(call)
+            question = tool.confirm(args) if tool.risk is Risk.DESTRUCTIVE else None
+        except AssistantError as exc:
+            return Handled(exc.message)
+        if question is None:
+            return self._run(call)
+
+        def yes() -> Handled:
+            return self._run(call)
+
+        def no() -> Handled:
+            return Handled("All right, I changed nothing.")
+
+        return Handled(question, confirm=Confirmation(self.name, yes, no, "Yes", "No"))
+
+    def _run(self, call: ToolCall) -> Handled:
+        tool = self.registry.get(call.tool)
+        assert tool is not None
+        try:
+            result = tool.run(call.args)
+        except AssistantError as exc:
+            log.info("tool %s refused: %s", call.tool, exc.message)
+            return Handled(exc.message)
+        return Handled(result.reply, _action(call, result))
+
+
+def _action(call: ToolCall, result: ToolResult) -> Action | None:
+    if not result.action:
+        return None
+    return Action(
+        "tools",
+        result.action,
+        result.summary or result.reply,
+        result.ids,
+        (call.tool,),
+        result.undo,
+    )

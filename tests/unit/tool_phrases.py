@@ -1,0 +1,446 @@
+"""Phrasings for the tools' fast path, written for the tests, at a frozen clock.
+
+The clock is Wednesday 2 December 2026, 10:00 in Europe/London. Each entry is (what the user
+said, the tool expected or None, the arguments expected). For reminders "due" is the local
+time the reminder must ring first ("YYYY-MM-DD HH:MM") and "repeat" its RRULE when it repeats.
+None means: no tool may run (chit-chat, negations, the past, questions for the model).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Phrase = tuple[str, str | None, dict[str, Any]]
+
+
+def timer(seconds: float, name: str = "") -> dict[str, Any]:
+    return {"seconds": seconds, "name": name}
+
+
+def rule(freq: str, hour: int, minute: int = 0, day: str = "", monthday: int = 0) -> str:
+    """The RRULE Hearth stores, as written by dateutil."""
+    parts = [f"FREQ={freq}"]
+    if day:
+        parts.append(f"BYDAY={day}")
+    if monthday:
+        parts.append(f"BYMONTHDAY={monthday}")
+    parts += [f"BYHOUR={hour}", f"BYMINUTE={minute}", "BYSECOND=0"]
+    return ";".join(parts)
+
+
+def remind(text: str, due: str, repeat: str | None = None) -> dict[str, Any]:
+    return {"text": text, "due": due, "repeat": repeat}
+
+
+TIMERS: list[Phrase] = [
+    ("set a timer for ten minutes", "set_timer", timer(600)),
+    ("set a timer for 10 minutes", "set_timer", timer(600)),
+    ("Set a timer for twenty-five minutes.", "set_timer", timer(1500)),
+    ("start a timer for two hours and fifteen minutes", "set_timer", timer(8100)),
+    ("set a timer for an hour and a half", "set_timer", timer(5400)),
+    ("set a timer for one hour and a half", "set_timer", timer(5400)),
+    ("set a timer for half an hour", "set_timer", timer(1800)),
+    ("set a timer for an hour", "set_timer", timer(3600)),
+    ("set a timer for 90 seconds", "set_timer", timer(90)),
+    ("set a timer for 5 mins", "set_timer", timer(300)),
+    ("set timer for 3 minutes", "set_timer", timer(180)),
+    ("timer for 4 minutes", "set_timer", timer(240)),
+    ("10 minute timer", "set_timer", timer(600)),
+    ("set a 10 minute timer", "set_timer", timer(600)),
+    ("set a ten minute timer for the pasta", "set_timer", timer(600, "pasta")),
+    ("start a pasta timer for 12 minutes", "set_timer", timer(720, "pasta")),
+    ("set a timer for 8 minutes called eggs", "set_timer", timer(480, "eggs")),
+    ("set a timer for half an hour called tea", "set_timer", timer(1800, "tea")),
+    ("Hey Hearth, set a 10 minute timer for the pasta please", "set_timer", timer(600, "pasta")),
+    ("please set a timer for 2 minutes", "set_timer", timer(120)),
+    ("can you set a timer for fifteen minutes", "set_timer", timer(900)),
+    ("could you please start a timer for 20 minutes", "set_timer", timer(1200)),
+    ("set a timer for two and a half hours", "set_timer", timer(9000)),
+    ("set a timer for 1 hour and 20 minutes", "set_timer", timer(4800)),
+    ("set a timer for 45 seconds", "set_timer", timer(45)),
+    ("set a timer for three minutes and thirty seconds", "set_timer", timer(210)),
+    ("make a timer for seven minutes", "set_timer", timer(420)),
+    ("set a timer for a minute", "set_timer", timer(60)),
+    ("set me a timer for 6 minutes", "set_timer", timer(360)),
+    ("set a timer for twenty minutes thanks", "set_timer", timer(1200)),
+    ("set a timer for a quarter of an hour", "set_timer", timer(900)),
+    ("set a timer for 2 hours", "set_timer", timer(7200)),
+    ("start a 3 minute timer for the eggs", "set_timer", timer(180, "eggs")),
+    ("set a timer for eleven minutes.", "set_timer", timer(660)),
+    ("Set a timer for 30 minutes!", "set_timer", timer(1800)),
+]
+
+REMINDERS: list[Phrase] = [
+    (
+        "remind me to call the dentist tomorrow at nine",
+        "set_reminder",
+        remind("call the dentist", "2026-12-03 09:00"),
+    ),
+    (
+        "remind me to call the dentist tomorrow at 9",
+        "set_reminder",
+        remind("call the dentist", "2026-12-03 09:00"),
+    ),
+    (
+        "remind me tomorrow at 9 to call the dentist",
+        "set_reminder",
+        remind("call the dentist", "2026-12-03 09:00"),
+    ),
+    (
+        "remind me to take the bread out in twenty minutes",
+        "set_reminder",
+        remind("take the bread out", "2026-12-02 10:20"),
+    ),
+    (
+        "remind me to take the bread out in 20 minutes",
+        "set_reminder",
+        remind("take the bread out", "2026-12-02 10:20"),
+    ),
+    (
+        "could you remind me to check the oven in an hour and a half",
+        "set_reminder",
+        remind("check the oven", "2026-12-02 11:30"),
+    ),
+    (
+        "remind me to water the plants tonight at 8",
+        "set_reminder",
+        remind("water the plants", "2026-12-02 20:00"),
+    ),
+    ("remind me to call mum at 5", "set_reminder", remind("call mum", "2026-12-02 17:00")),
+    ("remind me to call mum at 5pm", "set_reminder", remind("call mum", "2026-12-02 17:00")),
+    ("remind me at 5 to call mum", "set_reminder", remind("call mum", "2026-12-02 17:00")),
+    (
+        "remind me to meet Tom in the park at 5",
+        "set_reminder",
+        remind("meet Tom in the park", "2026-12-02 17:00"),
+    ),
+    (
+        "remind me to pay the rent on Friday",
+        "set_reminder",
+        remind("pay the rent", "2026-12-04 09:00"),
+    ),
+    ("remind me about the bins on Friday", "set_reminder", remind("the bins", "2026-12-04 09:00")),
+    (
+        "remind me on Friday at 3pm to pick up the parcel",
+        "set_reminder",
+        remind("pick up the parcel", "2026-12-04 15:00"),
+    ),
+    (
+        "remind me to pick up the parcel on Friday at 3pm",
+        "set_reminder",
+        remind("pick up the parcel", "2026-12-04 15:00"),
+    ),
+    (
+        "remind me to renew my passport on the 19th of July",
+        "set_reminder",
+        remind("renew my passport", "2027-07-19 09:00"),
+    ),
+    (
+        "remind me to book the flights next Tuesday",
+        "set_reminder",
+        remind("book the flights", "2026-12-08 09:00"),
+    ),
+    (
+        "remind me to call Anna the day after tomorrow",
+        "set_reminder",
+        remind("call Anna", "2026-12-04 09:00"),
+    ),
+    ("remind me to stretch in 45 minutes", "set_reminder", remind("stretch", "2026-12-02 10:45")),
+    ("remind me to leave at half past five", "set_reminder", remind("leave", "2026-12-02 17:30")),
+    (
+        "remind me to lock the door at 11:45 pm",
+        "set_reminder",
+        remind("lock the door", "2026-12-02 23:45"),
+    ),
+    (
+        "remind me to ring the bank at 7:30 am",
+        "set_reminder",
+        remind("ring the bank", "2026-12-03 07:30"),
+    ),
+    (
+        "remind me to send the invoice tomorrow",
+        "set_reminder",
+        remind("send the invoice", "2026-12-03 09:00"),
+    ),
+    (
+        "remind me to buy flowers on March 3",
+        "set_reminder",
+        remind("buy flowers", "2027-03-03 09:00"),
+    ),
+    (
+        "remind me in 10 minutes to turn off the oven",
+        "set_reminder",
+        remind("turn off the oven", "2026-12-02 10:10"),
+    ),
+    (
+        "remind me in two hours to move the car",
+        "set_reminder",
+        remind("move the car", "2026-12-02 12:00"),
+    ),
+    (
+        "hey hearth remind me to feed the cat at noon",
+        "set_reminder",
+        remind("feed the cat", "2026-12-02 12:00"),
+    ),
+    (
+        "remind me to take my pills this evening",
+        "set_reminder",
+        remind("take my pills", "2026-12-02 18:00"),
+    ),
+    (
+        "remind me to to call mum in 5 minutes",
+        "set_reminder",
+        remind("call mum", "2026-12-02 10:05"),
+    ),
+    (
+        "remind me to call the plumber tomorrow at 3",
+        "set_reminder",
+        remind("call the plumber", "2026-12-03 15:00"),
+    ),
+    (
+        "remind me to phone grandma on Sunday at 4pm",
+        "set_reminder",
+        remind("phone grandma", "2026-12-06 16:00"),
+    ),
+    (
+        "please remind me to back up the laptop in a week",
+        "set_reminder",
+        remind("back up the laptop", "2026-12-09 09:00"),
+    ),
+    (
+        "remind me to call the garage at quarter to six",
+        "set_reminder",
+        remind("call the garage", "2026-12-02 17:45"),
+    ),
+    (
+        "remind me to check the post in three days",
+        "set_reminder",
+        remind("check the post", "2026-12-05 09:00"),
+    ),
+    (
+        "remind me to charge my phone tonight at 10",
+        "set_reminder",
+        remind("charge my phone", "2026-12-02 22:00"),
+    ),
+]
+
+REPEATING: list[Phrase] = [
+    (
+        "remind me every Monday at 8 to take the bins out",
+        "set_reminder",
+        remind("take the bins out", "2026-12-07 08:00", rule("WEEKLY", 8, day="MO")),
+    ),
+    (
+        "remind me to take the bins out every Monday at 8",
+        "set_reminder",
+        remind("take the bins out", "2026-12-07 08:00", rule("WEEKLY", 8, day="MO")),
+    ),
+    (
+        "remind me to take my pills every day at 7",
+        "set_reminder",
+        remind("take my pills", "2026-12-03 07:00", rule("DAILY", 7)),
+    ),
+    (
+        "remind me every weekday at 9 to check the mail",
+        "set_reminder",
+        remind("check the mail", "2026-12-03 09:00", rule("WEEKLY", 9, day="MO,TU,WE,TH,FR")),
+    ),
+    (
+        "remind me to pay the rent every month on the 1st",
+        "set_reminder",
+        remind("pay the rent", "2027-01-01 09:00", rule("MONTHLY", 9, monthday=1)),
+    ),
+    (
+        "remind me to water the plants every evening at 7",
+        "set_reminder",
+        remind("water the plants", "2026-12-02 19:00", rule("DAILY", 19)),
+    ),
+    (
+        "remind me every Friday at 5pm to write the report",
+        "set_reminder",
+        remind("write the report", "2026-12-04 17:00", rule("WEEKLY", 17, day="FR")),
+    ),
+    (
+        "remind me to call dad every Sunday at 6pm",
+        "set_reminder",
+        remind("call dad", "2026-12-06 18:00", rule("WEEKLY", 18, day="SU")),
+    ),
+    (
+        "remind me to stretch every morning",
+        "set_reminder",
+        remind("stretch", "2026-12-03 08:00", rule("DAILY", 8)),
+    ),
+    (
+        "remind me every Monday and Thursday at 9:30 to go running",
+        "set_reminder",
+        remind("go running", "2026-12-03 09:30", rule("WEEKLY", 9, 30, day="MO,TH")),
+    ),
+]
+
+QUERIES: list[Phrase] = [
+    ("what timers do I have", "list_alarms", {"kind": "timer"}),
+    ("what timers do I have?", "list_alarms", {"kind": "timer"}),
+    ("which reminders do I have", "list_alarms", {"kind": "reminder"}),
+    ("what reminders have I got", "list_alarms", {"kind": "reminder"}),
+    ("list my reminders", "list_alarms", {"kind": "reminder"}),
+    ("show me my timers", "list_alarms", {"kind": "timer"}),
+    ("do I have any timers", "list_alarms", {"kind": "timer"}),
+    ("do I have any reminders set", "list_alarms", {"kind": "reminder"}),
+    ("what alarms are set", "list_alarms", {"kind": "all"}),
+    ("my reminders", "list_alarms", {"kind": "reminder"}),
+    ("how long is left on the pasta timer", "time_left", {"name": "pasta"}),
+    ("how long is left", "time_left", {"name": ""}),
+    ("how much time is left", "time_left", {"name": ""}),
+    ("how much time is left on my timer", "time_left", {"name": ""}),
+    ("how long until the egg timer goes off", "time_left", {"name": "egg"}),
+    ("how long left on the timer", "time_left", {"name": ""}),
+]
+
+CANCELS: list[Phrase] = [
+    ("cancel the pasta timer", "cancel_alarms", {"kind": "timer", "name": "pasta", "all": False}),
+    ("cancel the timer", "cancel_alarms", {"kind": "timer", "name": "", "all": False}),
+    ("stop the timer", "cancel_alarms", {"kind": "timer", "name": "", "all": False}),
+    ("delete my egg timer", "cancel_alarms", {"kind": "timer", "name": "egg", "all": False}),
+    ("cancel all my reminders", "cancel_alarms", {"kind": "reminder", "name": "", "all": True}),
+    ("cancel all timers", "cancel_alarms", {"kind": "timer", "name": "", "all": True}),
+    ("delete all of my alarms", "cancel_alarms", {"kind": "all", "name": "", "all": True}),
+    ("turn off the tea timer", "cancel_alarms", {"kind": "timer", "name": "tea", "all": False}),
+    (
+        "cancel the reminder to call mum",
+        "cancel_alarms",
+        {"kind": "reminder", "name": "call mum", "all": False},
+    ),
+    (
+        "please remove the reminder about the bins",
+        "cancel_alarms",
+        {"kind": "reminder", "name": "the bins", "all": False},
+    ),
+]
+
+EXACT: list[Phrase] = [
+    ("what is 17% of 2,340?", "calculate", {"expression": "17% of 2,340"}),
+    ("what's 12 times 7", "calculate", {"expression": "12 times 7"}),
+    ("calculate 3/4 + 1/6", "calculate", {"expression": "3/4 + 1/6"}),
+    ("what is 2^10", "calculate", {"expression": "2^10"}),
+    ("how much is 250 divided by 8", "calculate", {"expression": "250 divided by 8"}),
+    ("what is 0.1 + 0.2", "calculate", {"expression": "0.1 + 0.2"}),
+    ("work out 15% of 80", "calculate", {"expression": "15% of 80"}),
+    ("what is 1,250 minus 375", "calculate", {"expression": "1,250 minus 375"}),
+    ("what's 9 squared", "calculate", {"expression": "9 squared"}),
+    ("what is (3 + 4) * 5", "calculate", {"expression": "(3 + 4) * 5"}),
+    (
+        "how many days until the 19th of July?",
+        "date_maths",
+        {"question": "days_until", "date": "the 19th of July"},
+    ),
+    ("how many days till Christmas", "date_maths", {"question": "days_until", "date": "Christmas"}),
+    (
+        "how many days until March 3 2027",
+        "date_maths",
+        {"question": "days_until", "date": "March 3 2027"},
+    ),
+    (
+        "what day of the week is 1 January 2030",
+        "date_maths",
+        {"question": "day_of_week", "date": "1 January 2030"},
+    ),
+    (
+        "what day is the 25th of December",
+        "date_maths",
+        {"question": "day_of_week", "date": "the 25th of December"},
+    ),
+    ("what time is it", "date_maths", {"question": "now", "date": ""}),
+    ("what's the time", "date_maths", {"question": "now", "date": ""}),
+    ("what's the date today", "date_maths", {"question": "now", "date": ""}),
+    ("what day is it", "date_maths", {"question": "now", "date": ""}),
+]
+
+
+def note(text: str, list_name: str = "") -> dict[str, Any]:
+    return {"text": text, "list": list_name}
+
+
+NOTES: list[Phrase] = [
+    (
+        "note that the boiler was serviced on Monday",
+        "add_note",
+        note("the boiler was serviced on Monday"),
+    ),
+    (
+        "make a note that the spare key is under the mat",
+        "add_note",
+        note("the spare key is under the mat"),
+    ),
+    (
+        "take a note of the wifi password being on the router",
+        "add_note",
+        note("the wifi password being on the router"),
+    ),
+    ("jot down that Anna likes tulips", "add_note", note("Anna likes tulips")),
+    (
+        "write down call the council about the bins",
+        "add_note",
+        note("call the council about the bins"),
+    ),
+    ("add milk to my shopping list", "add_note", note("milk", "shopping")),
+    ("add eggs and bread to the shopping list", "add_note", note("eggs and bread", "shopping")),
+    ("put butter on my shopping list", "add_note", note("butter", "shopping")),
+    ("add bin bags to my grocery list", "add_note", note("bin bags", "shopping")),
+    ("add fix the gate to my to do list", "add_note", note("fix the gate", "to do")),
+    ("add sun cream to the packing list", "add_note", note("sun cream", "packing")),
+    ("add a torch to my camping list", "add_note", note("a torch", "camping")),
+    ("please add coffee to my shopping list", "add_note", note("coffee", "shopping")),
+    ("what's on my shopping list?", "read_notes", {"list": "shopping"}),
+    ("what is on the shopping list", "read_notes", {"list": "shopping"}),
+    ("read me my to do list", "read_notes", {"list": "to do"}),
+    ("show my camping list", "read_notes", {"list": "camping"}),
+    ("read my notes about the boiler", "read_notes", {"list": "", "about": "the boiler"}),
+    ("show me my notes", "read_notes", {"list": "", "about": ""}),
+    ("what are my notes about Anna", "read_notes", {"list": "", "about": "Anna"}),
+    ("what notes do I have on the car", "read_notes", {"list": "", "about": "the car"}),
+    ("remove milk from my shopping list", "remove_note", note("milk", "shopping")),
+    ("take butter off the shopping list", "remove_note", note("butter", "shopping")),
+    ("cross fix the gate off my to do list", "remove_note", note("fix the gate", "to do")),
+]
+
+NOTHING: list[Phrase] = [
+    ("I set a timer yesterday and it annoyed me", None, {}),
+    ("don't set a timer", None, {}),
+    ("do not remind me to call mum", None, {}),
+    ("what is the capital of France", None, {}),
+    ("what is a timer", None, {}),
+    ("tell me a joke", None, {}),
+    ("timers are useful in the kitchen", None, {}),
+    ("my mum reminded me to call her yesterday", None, {}),
+    ("can you explain how reminders work", None, {}),
+    ("who invented the egg timer", None, {}),
+    ("remind me what we talked about", None, {}),
+    ("what is love", None, {}),
+    ("what is 17th century art", None, {}),
+    ("how long is the river Thames", None, {}),
+    ("what did I say about the dentist", None, {}),
+    ("the timer went off twice last night", None, {}),
+    ("I hate setting reminders", None, {}),
+    ("what's on your mind", None, {}),
+    ("cancel my subscription to the magazine", None, {}),
+    ("stop talking", None, {}),
+    ("how many legs has a spider", None, {}),
+    ("remind me to call mum", None, {}),
+    ("set a timer", None, {}),
+    ("what time did I set the alarm for yesterday", None, {}),
+    ("what was the time when we started", None, {}),
+    ("should I set a timer for the pasta", None, {}),
+    ("why do timers beep", None, {}),
+    ("remember that my timer is broken", None, {}),
+    ("delete the photo I sent", None, {}),
+    ("what is the meaning of life", None, {}),
+    ("add salt to the soup", None, {}),
+    ("should I add milk to the tea", None, {}),
+    ("I wrote a note to my teacher", None, {}),
+    ("what's on TV tonight", None, {}),
+    ("put the kettle on", None, {}),
+    ("my shopping list is too long", None, {}),
+    ("notes from the meeting were lost", None, {}),
+]
+
+ALL: list[Phrase] = TIMERS + REMINDERS + REPEATING + QUERIES + CANCELS + EXACT + NOTES + NOTHING
