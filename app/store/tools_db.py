@@ -1,4 +1,4 @@
-"""Timers and reminders (later notes and the calendar) in one SQLite file, WAL.
+"""Timers, reminders, notes and the calendar in one SQLite file, WAL.
 
 Each change is its own transaction with synchronous=FULL: once ``add`` returns, a kill -9
 cannot take the alarm back. Times are stored as ISO 8601 with their UTC offset.
@@ -6,6 +6,7 @@ cannot take the alarm back. Times are stored as ISO 8601 with their UTC offset.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -15,9 +16,11 @@ from typing import cast
 
 from app.core.errors import StoreError
 from app.core.tools.alarms import Alarm, Kind, State
+from app.core.tools.calendar import Event, zone_named
 from app.core.tools.notes import Note
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added the events table (a version-1 file gains it on open)."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarms (
     id TEXT PRIMARY KEY,
@@ -39,7 +42,21 @@ CREATE TABLE IF NOT EXISTS notes (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notes_by_list ON notes(list, created);
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    repeat TEXT,
+    exdates TEXT NOT NULL DEFAULT '[]',
+    location TEXT NOT NULL DEFAULT '',
+    all_day INTEGER NOT NULL DEFAULT 0,
+    uid TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
 """
+_EVENT_COLUMNS = "id, title, start, end, zone, repeat, exdates, location, all_day, uid, created"
 _COLUMNS = "id, kind, text, due, created, repeat, seconds, state, fired_at, zone"
 _INSERT = f"INSERT INTO alarms ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
 _REPLACE = f"INSERT OR REPLACE INTO alarms ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
@@ -64,15 +81,15 @@ class SqliteToolStore:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(
-                    f"The timers and reminders at {path} were written by a newer Hearth "
-                    f"(schema {version}); update Hearth to open them."
+                    f"The timers, reminders, notes and calendar at {path} were written by a "
+                    f"newer Hearth (schema {version}); update Hearth to open them."
                 )
             self._db.executescript(SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
-                f"The timers and reminders at {path} cannot be opened: {exc}. If the file is "
-                "damaged, move it away and Hearth will start a new one.",
+                f"The timers, reminders, notes and calendar at {path} cannot be opened: {exc}. "
+                "If the file is damaged, move it away and Hearth will start a new one.",
                 details=repr(exc),
             ) from exc
 
@@ -82,7 +99,8 @@ class SqliteToolStore:
                 self._db.execute(sql, params)
         except sqlite3.Error as exc:
             raise StoreError(
-                f"The timers and reminders could not be saved: {exc}.", details=repr(exc)
+                f"The timers, reminders, notes and calendar could not be saved: {exc}.",
+                details=repr(exc),
             ) from exc
 
     def add(self, alarm: Alarm) -> None:
@@ -129,6 +147,34 @@ class SqliteToolStore:
             key=lambda n: n.created,
         )
 
+    # -- the calendar (app.core.tools.calendar.CalendarStore) ---------------------------------
+
+    def add_event(self, event: Event) -> None:
+        self._write(
+            f"INSERT OR REPLACE INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+            (
+                event.id,
+                event.title,
+                event.start.isoformat(),
+                event.end.isoformat(),
+                event.zone,
+                event.repeat,
+                json.dumps([d.isoformat() for d in event.exdates]),
+                event.location,
+                int(event.all_day),
+                event.uid,
+                event.created,
+            ),
+        )
+
+    def delete_event(self, event_id: str) -> None:
+        self._write("DELETE FROM events WHERE id = ?", (event_id,))
+
+    def events(self) -> list[Event]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_EVENT_COLUMNS} FROM events").fetchall()  # noqa: S608
+        return sorted((_event(r) for r in rows), key=lambda e: (e.start, e.created))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -162,4 +208,22 @@ def _alarm(row: tuple[object, ...]) -> Alarm:
         cast(State, state),
         datetime.fromisoformat(str(fired)) if fired else None,
         str(zone or ""),
+    )
+
+
+def _event(row: tuple[object, ...]) -> Event:
+    (eid, title, start, end, zone, repeat, exdates, location, all_day, uid, created) = row
+    tz = zone_named(str(zone))
+    return Event(
+        str(eid),
+        str(title),
+        datetime.fromisoformat(str(start)).astimezone(tz),
+        datetime.fromisoformat(str(end)).astimezone(tz),
+        str(zone),
+        str(repeat) if repeat is not None else None,
+        tuple(datetime.fromisoformat(d).astimezone(tz) for d in json.loads(str(exdates))),
+        str(location),
+        bool(all_day),
+        str(uid),
+        float(cast(float, created)),
     )

@@ -15,8 +15,11 @@ import pytest
 from app.core.tools.alarm_tools import SetReminder
 from app.core.tools.alarms import AlarmBook, MemoryAlarmStore
 from app.core.tools.base import ToolCall
+from app.core.tools.calendar import Calendar, MemoryCalendarStore
+from app.core.tools.calendar_tools import AddEvent, read_range
 from app.core.tools.clock import ManualClock
 from app.core.tools.intents import Matcher
+from app.core.tools.when import parse_when
 
 from tests.unit.tool_phrases import ALL, NOTHING, Phrase
 
@@ -34,6 +37,8 @@ def outcome(call: ToolCall | None) -> tuple[str | None, dict[str, Any]]:
     """What would run: the tool and its arguments; a reminder by the time it rings."""
     if call is None:
         return None, {}
+    if call.tool in CALENDAR_TOOLS:
+        return call.tool, calendar_outcome(call)
     if call.tool != "set_reminder":
         return call.tool, dict(call.args)
     book = AlarmBook(MemoryAlarmStore(), ManualClock(NOW))
@@ -44,6 +49,47 @@ def outcome(call: ToolCall | None) -> tuple[str | None, dict[str, Any]]:
     (alarm,) = book.active()
     due = alarm.local_due(ZONE).strftime("%Y-%m-%d %H:%M")
     return "set_reminder", {"text": alarm.text, "due": due, "repeat": alarm.repeat}
+
+
+CALENDAR_TOOLS = ("add_event", "list_events", "move_event", "cancel_event")
+
+
+def _day(said: str) -> str:
+    found = read_range(said, NOW) if said else None
+    return found[0].isoformat() if found is not None and found[0] == found[1] else ""
+
+
+def calendar_outcome(call: ToolCall) -> dict[str, Any]:
+    """An event by its title, start, length and repeat; a day or week by its first and last
+    day; a move by the new time (only the day when no time was said)."""
+    args = call.args
+    if call.tool == "add_event":
+        try:
+            planned = AddEvent(Calendar(MemoryCalendarStore(), ManualClock(NOW))).plan(args)
+        except Exception as exc:
+            return {"error": str(exc)}
+        start = planned.start.astimezone(ZONE)
+        shown = f"{start:%Y-%m-%d}" if planned.all_day else f"{start:%Y-%m-%d %H:%M}"
+        minutes = round((planned.end - planned.start).total_seconds() / 60)
+        return {
+            "title": planned.title,
+            "start": shown,
+            "minutes": minutes,
+            "repeat": planned.repeat,
+        }
+    if call.tool == "list_events":
+        found = read_range(str(args.get("range", "")), NOW)
+        if found is None:
+            return {"error": "no range"}
+        return {"first": found[0].isoformat(), "last": found[1].isoformat()}
+    on = _day(str(args.get("on", "")))
+    if call.tool == "move_event":
+        when = parse_when(str(args["when"]), NOW, ZONE)
+        if when is None:
+            return {"error": "no time"}
+        to = f"{when.at:%Y-%m-%d %H:%M}" if when.has_time else f"{when.at:%Y-%m-%d}"
+        return {"title": args["title"], "to": to, "on": on}
+    return {"title": args["title"], "on": on}
 
 
 def judge(phrases: list[Phrase]) -> tuple[list[str], list[str]]:

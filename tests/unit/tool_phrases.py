@@ -2,7 +2,10 @@
 
 The clock is Wednesday 2 December 2026, 10:00 in Europe/London. Each entry is (what the user
 said, the tool expected or None, the arguments expected). For reminders "due" is the local
-time the reminder must ring first ("YYYY-MM-DD HH:MM") and "repeat" its RRULE when it repeats.
+time the reminder must ring first ("YYYY-MM-DD HH:MM") and "repeat" its RRULE when it repeats;
+an event likewise by its title, first start, length and repeat; a move by the new time
+("YYYY-MM-DD HH:MM", or only the day when no time was said); a day or week by its first and
+last day.
 None means: no tool may run (chit-chat, negations, the past, questions for the model).
 """
 
@@ -403,6 +406,175 @@ NOTES: list[Phrase] = [
     ("cross fix the gate off my to do list", "remove_note", note("fix the gate", "to do")),
 ]
 
+
+def event(title: str, start: str, minutes: int = 60, repeat: str | None = None) -> dict[str, Any]:
+    """``start`` "YYYY-MM-DD HH:MM", or "YYYY-MM-DD" for an all-day event."""
+    return {"title": title, "start": start, "minutes": minutes, "repeat": repeat}
+
+
+def days(first: str, last: str = "") -> dict[str, Any]:
+    return {"first": first, "last": last or first}
+
+
+def move(title: str, to: str, on: str = "") -> dict[str, Any]:
+    return {"title": title, "to": to, "on": on}
+
+
+def cancel(title: str, on: str = "") -> dict[str, Any]:
+    return {"title": title, "on": on}
+
+
+WEEKLY_MO_9 = "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0;BYSECOND=0"
+WEEKDAYS_9 = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=0;BYSECOND=0"
+
+CALENDAR: list[Phrase] = [
+    (
+        "add a dentist appointment on Friday at 3",
+        "add_event",
+        event("Dentist appointment", "2026-12-04 15:00"),
+    ),
+    (
+        "Add a dentist appointment on Friday at 3pm.",
+        "add_event",
+        event("Dentist appointment", "2026-12-04 15:00"),
+    ),
+    (
+        "schedule a meeting with Sam tomorrow at 10 for an hour",
+        "add_event",
+        event("Meeting with Sam", "2026-12-03 10:00"),
+    ),
+    (
+        "schedule a meeting with Sam tomorrow at ten for two hours",
+        "add_event",
+        event("Meeting with Sam", "2026-12-03 10:00", 120),
+    ),
+    (
+        "put lunch with Anna in my calendar on Thursday at 1",
+        "add_event",
+        event("Lunch with Anna", "2026-12-03 13:00"),
+    ),
+    (
+        "add lunch with Anna to my calendar on Thursday at 1pm for 90 minutes",
+        "add_event",
+        event("Lunch with Anna", "2026-12-03 13:00", 90),
+    ),
+    (
+        "book a table at Luigi's on Saturday at 8",
+        "add_event",
+        event("Table at Luigi's", "2026-12-05 08:00"),
+    ),
+    (
+        "book a table at Luigi's on Saturday at 8pm",
+        "add_event",
+        event("Table at Luigi's", "2026-12-05 20:00"),
+    ),
+    (
+        "add a standup every Monday at 9 for 15 minutes",
+        "add_event",
+        event("Standup", "2026-12-07 09:00", 15, WEEKLY_MO_9),
+    ),
+    (
+        "add a standup every weekday at 9 for 15 minutes",
+        "add_event",
+        event("Standup", "2026-12-03 09:00", 15, WEEKDAYS_9),
+    ),
+    (
+        "plan a call with the bank next Tuesday at 11",
+        "add_event",
+        event("Call with the bank", "2026-12-08 11:00"),
+    ),
+    (
+        "add an event called Christmas party on the 18th of December at 7pm",
+        "add_event",
+        event("Christmas party", "2026-12-18 19:00"),
+    ),
+    (
+        "put the school concert in my diary on Thursday",
+        "add_event",
+        event("School concert", "2026-12-03", 24 * 60),
+    ),
+    (
+        "could you schedule a job interview on Monday at 2:30 please",
+        "add_event",
+        event("Job interview", "2026-12-07 14:30"),
+    ),
+    (
+        "add a piano lesson tomorrow at 4 for half an hour",
+        "add_event",
+        event("Piano lesson", "2026-12-03 16:00", 30),
+    ),
+    (
+        "schedule coffee with Ben in two days at 11",
+        "add_event",
+        event("Coffee with Ben", "2026-12-04 11:00"),
+    ),
+    ("what's on tomorrow?", "list_events", days("2026-12-03")),
+    ("what's on my calendar for Thursday", "list_events", days("2026-12-03")),
+    ("what is on my calendar today", "list_events", days("2026-12-02")),
+    ("what's on this week", "list_events", days("2026-12-02", "2026-12-06")),
+    ("what's on next week", "list_events", days("2026-12-07", "2026-12-13")),
+    ("what do I have on Friday", "list_events", days("2026-12-04")),
+    ("am I free on Saturday", "list_events", days("2026-12-05")),
+    ("show me my calendar", "list_events", days("2026-12-02", "2026-12-08")),
+    ("what meetings do I have tomorrow", "list_events", days("2026-12-03")),
+    ("do I have anything on the weekend", "list_events", days("2026-12-05", "2026-12-06")),
+    ("what appointments do I have next week", "list_events", days("2026-12-07", "2026-12-13")),
+    ("whats on my schedule for friday", "list_events", days("2026-12-04")),
+    (
+        "move my dentist appointment to Friday",
+        "move_event",
+        move("Dentist appointment", "2026-12-04"),
+    ),
+    (
+        "reschedule the meeting with Sam to Monday at 2",
+        "move_event",
+        move("Meeting with Sam", "2026-12-07 14:00"),
+    ),
+    (
+        "move Thursday's lunch to Friday at 12",
+        "move_event",
+        move("Lunch", "2026-12-04 12:00", "2026-12-03"),
+    ),
+    (
+        "move the piano lesson from Thursday to Friday at 5",
+        "move_event",
+        move("Piano lesson", "2026-12-04 17:00"),
+    ),
+    (
+        "push my call with the bank to tomorrow at 3",
+        "move_event",
+        move("Call with the bank", "2026-12-03 15:00"),
+    ),
+    ("cancel my dentist appointment", "cancel_event", cancel("Dentist appointment")),
+    (
+        "cancel the meeting with Sam on Thursday",
+        "cancel_event",
+        cancel("Meeting with Sam", "2026-12-03"),
+    ),
+    ("delete lunch with Anna from my calendar", "cancel_event", cancel("Lunch with Anna")),
+    ("cancel Friday's piano lesson", "cancel_event", cancel("Piano lesson", "2026-12-04")),
+    ("please call off the team meeting", "cancel_event", cancel("Team meeting")),
+    (
+        "remove the standup on Monday from my calendar",
+        "cancel_event",
+        cancel("Standup", "2026-12-07"),
+    ),
+]
+
+CALENDAR_NOTHING: list[Phrase] = [
+    ("I moved my dentist appointment to Friday", None, {}),
+    ("don't cancel my dentist appointment", None, {}),
+    ("what's on", None, {}),
+    ("my meeting with Sam went well yesterday", None, {}),
+    ("should I cancel the meeting with Sam", None, {}),
+    ("the dentist moved my appointment", None, {}),
+    ("what was on TV last night", None, {}),
+    ("I have a calendar on the wall", None, {}),
+    ("add dentist on Friday", None, {}),
+    ("move on", None, {}),
+]
+
+
 NOTHING: list[Phrase] = [
     ("I set a timer yesterday and it annoyed me", None, {}),
     ("don't set a timer", None, {}),
@@ -443,4 +615,15 @@ NOTHING: list[Phrase] = [
     ("notes from the meeting were lost", None, {}),
 ]
 
-ALL: list[Phrase] = TIMERS + REMINDERS + REPEATING + QUERIES + CANCELS + EXACT + NOTES + NOTHING
+ALL: list[Phrase] = (
+    TIMERS
+    + REMINDERS
+    + REPEATING
+    + QUERIES
+    + CANCELS
+    + EXACT
+    + NOTES
+    + CALENDAR
+    + NOTHING
+    + CALENDAR_NOTHING
+)

@@ -2,8 +2,8 @@
 
 Only the user's own words of the current turn reach :class:`ToolHandler` (the Assistant gives
 it nothing else), so text from documents, memories, images or a tool's own result can never
-start a tool. A destructive call asks first, through the pending confirmation; what a call
-creates or cancels can be undone from its card.
+start a tool. A destructive call asks first, through the pending confirmation (so does an event
+that would overlap another); what a call creates or cancels can be undone from its card.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from app.core.errors import AssistantError
 from app.core.handlers import Action, Confirmation, Handled, Request
-from app.core.tools.base import Risk, ToolCall, ToolRegistry, ToolResult
+from app.core.tools.base import ToolCall, ToolRegistry, ToolResult
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ToolHandler:
             return Handled(f"I have no tool called {call.tool}.")
         try:
             args = self.registry.validate(call)
-            question = tool.confirm(args) if tool.risk is Risk.DESTRUCTIVE else None
+            question = tool.confirm(args)  # destructive ones always ask; others may (a clash)
         except AssistantError as exc:
             return Handled(exc.message)
         if question is None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from app.core.tools.base import ToolCall
+from app.core.tools.calendar_intents import match_calendar
 from app.core.tools.maths import MathsError, normalise
 from app.core.tools.repeat import parse_repeat
 from app.core.tools.when import parse_when
@@ -205,6 +206,9 @@ class Matcher:
         reminder = _REMIND.match(said)
         if reminder is not None:
             return _reminder(reminder[1], now, zone)
+        event = match_calendar(said, now, zone)
+        if event is not None:
+            return event
         from hassil import recognize_all
 
         best: tuple[tuple[int, int], ToolCall] | None = None

@@ -33,6 +33,7 @@ _DAY_WORDS = re.compile(
 )
 _PART_OF_DAY = re.compile(r"\b(morning|afternoon|evening|tonight|night)\b")
 _PART_HOURS = {"morning": 9, "afternoon": 15, "evening": 18, "tonight": 20, "night": 20}
+_CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 _EVENING = re.compile(r"\b(tonight|this evening|this afternoon)\b")
 
 
@@ -133,6 +134,10 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> When | None:
     at = found.astimezone(zone) if found.tzinfo is not None else found.replace(tzinfo=zone)
     period = getattr(data, "period", "day")
     named_day = _DAY_WORDS.search(phrase.replace("today", "")) is not None
+    written = _CLOCK.search(phrase)
+    if period != "time" and written is not None:  # "tomorrow at 10" said at 10:00: a day to
+        period = "time"  # dateparser, as the hour did not change; the time is the one said
+        at = at.replace(hour=int(written[1]), minute=int(written[2]), second=0, microsecond=0)
     if period != "time":
         part = _PART_OF_DAY.search(phrase)
         hour = _PART_HOURS[part[1]] if part else DEFAULT_HOUR
