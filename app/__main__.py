@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     reminders = sub.add_parser("reminders", help="list pending timers and reminders")
     reminders.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    notes = sub.add_parser("notes", help="list notes and lists (shopping, to do, ...)")
+    notes.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    cal = sub.add_parser("calendar", help="list, import or export the calendar")
+    cal.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    cal.add_argument("--from", dest="start", metavar="DATE", help="first day (default today)")
+    cal.add_argument("--to", dest="end", metavar="DATE", help="last day (default 30 days on)")
+    cal.add_argument("--import", dest="import_file", metavar="FILE.ics", help="add a file's events")
+    cal.add_argument("--export", dest="export_file", metavar="FILE.ics", help="write every event")
     say = sub.add_parser("say", help="speak text into a WAV file")
     say.add_argument("text", nargs="+")
     say.add_argument("-o", "--output", required=True, help="the WAV file to write")
@@ -88,6 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl+C in any command: a plain word, never a traceback
         print("\nhearth: stopped.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `hearth calendar | head`: the reader left; nothing to report
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 0
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -106,8 +119,21 @@ def _main(argv: Sequence[str] | None) -> int:
             images=[Path(p) for p in args.image],
             yes=args.yes,
         )
-    if args.command == "reminders":
-        return list_reminders(paths, as_json=args.json)
+    if args.command in ("reminders", "notes", "calendar"):
+        from app import cli_tools
+
+        if args.command == "reminders":
+            return cli_tools.list_reminders(paths, as_json=args.json)
+        if args.command == "notes":
+            return cli_tools.list_notes(paths, as_json=args.json)
+        return cli_tools.calendar(
+            paths,
+            as_json=args.json,
+            start=args.start,
+            end=args.end,
+            import_file=args.import_file,
+            export_file=args.export_file,
+        )
     if args.command == "say":
         return say(paths, " ".join(args.text), Path(args.output), args.rate, args.volume)
     if args.command == "transcribe":
@@ -250,42 +276,6 @@ def ask_tools(paths: Paths, question: str, yes: bool) -> int | None:
             return 1
         handled = handled.confirm.yes()
     print(safe(handled.reply))
-    return 0
-
-
-def list_reminders(paths: Paths, *, as_json: bool) -> int:
-    """`hearth reminders [--json]`: the pending timers and reminders, soonest first."""
-    import json
-
-    from app.bootstrap import build_alarms
-    from app.core.errors import AssistantError
-    from app.core.tools.alarm_tools import describe_line
-
-    try:
-        book = build_alarms(paths)
-        alarms = book.active()
-    except AssistantError as exc:
-        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
-        return 1
-    zone = book.clock.zone
-    if as_json:
-        rows = [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "text": a.text,
-                "due": a.local_due(zone).isoformat(timespec="seconds"),
-                "repeat": a.repeat,
-                "state": a.state,
-            }
-            for a in alarms
-        ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    if not alarms:
-        print("No timers or reminders are set.")
-    for alarm in alarms:
-        print(safe(describe_line(book, alarm)))
     return 0
 
 

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import AssistantError
 from app.core.images import stored_images
+from app.ui.agenda import AgendaWindow
 from app.ui.alarm_alerts import AlarmAlerts
 from app.ui.attachments import Attachments
 from app.ui.chat_view import ChatView
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.backend = backend
         self.voice = voice
         self.alarms = alarms
+        self.agenda: AgendaWindow | None = None
         if alarms is not None:
             alarms.setParent(self)  # it rings into this window: it ends with it
         if voice is not None:
@@ -301,6 +303,22 @@ class MainWindow(QMainWindow):
                 lambda: self.open_memory(tab="Folders"),
                 None,
             )
+        if self.alarms is not None:
+            agenda_menu = self.menuBar().addMenu("&Agenda")
+            self._action(
+                agenda_menu,
+                "&Calendar…",
+                lambda: self.open_agenda(),  # noqa: PLW0108 - triggered passes a bool
+                None,
+                fallback="Ctrl+Shift+A",
+            )
+            self._action(
+                agenda_menu,
+                "&Timers and reminders…",
+                lambda: self.open_agenda("Reminders"),
+                None,
+                fallback="Ctrl+Shift+R",
+            )
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Hearth", self._about, None)
         focus = QShortcut(QKeySequence("Ctrl+L"), self)
@@ -463,6 +481,17 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.backend.update_settings(dialog.result_settings())
 
+    # -- agenda -------------------------------------------------------------------------------
+
+    def open_agenda(self, tab: str = "Calendar") -> AgendaWindow | None:
+        """The calendar and the timers and reminders, in their own window (one at a time)."""
+        if self.alarms is None:
+            return None
+        if self.agenda is None:
+            self.agenda = AgendaWindow(self.alarms, self)
+        self.agenda.open(tab)
+        return self.agenda
+
     # -- memory -------------------------------------------------------------------------------
 
     @property
@@ -539,6 +568,7 @@ class MainWindow(QMainWindow):
         icon.setToolTip("Hearth")
         menu = QMenu(self)
         menu.addAction("Open Hearth", self.bring_back)
+        menu.addAction("Timers and reminders…", lambda: self.open_agenda("Reminders"))
         menu.addAction("Quit Hearth", self.quit)
         icon.setContextMenu(menu)
         icon.activated.connect(lambda _reason: self.bring_back())

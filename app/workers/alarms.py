@@ -15,6 +15,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.errors import AssistantError
 from app.core.tools.alarms import AlarmBook, Fired
+from app.core.tools.calendar import Calendar
+from app.core.tools.setup import book_calendar
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class AlarmScheduler(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.check)
         self._started = False
+        self._calendar: Calendar | None = None
 
     def start(self) -> None:
         """Report what came due while Hearth was closed, then ring on time from now on."""
@@ -48,6 +51,13 @@ class AlarmScheduler(QObject):
 
     def check(self) -> None:
         self._emit(self._safely(self.book.fire_due))
+
+    @property
+    def calendar(self) -> Calendar:
+        """The calendar kept beside the alarms (the same SQLite file)."""
+        if self._calendar is None:
+            self._calendar = book_calendar(self.book)
+        return self._calendar
 
     def pending(self) -> bool:
         """Anything still to ring (Hearth keeps running in the tray for it)."""

@@ -230,3 +230,84 @@ def test_timers_and_reminders_from_the_command_line(hearth_exe: str, tmp_path: P
     done = hearth("ask", "--yes", "cancel the timer")
     assert done.returncode == 0 and "Cancelled the 10 minute timer." in done.stdout
     assert [r["kind"] for r in json.loads(hearth("reminders", "--json").stdout)] == ["reminder"]
+
+
+def test_calendar_and_notes_from_the_command_line(hearth_exe: str, tmp_path: Path) -> None:
+    """Events added by `hearth ask`, listed by `hearth calendar --json`, moved with a yes,
+    exported and imported into another data folder (and a file from another program); notes
+    and lists by `hearth notes --json`."""
+    from datetime import datetime
+
+    from tests.unit.test_calendar import FOREIGN
+
+    def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [hearth_exe, *args],
+            env=hearth_env(data),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    home, other = tmp_path / "home", tmp_path / "other"
+    added = run(home, "ask", "add a dentist appointment next Friday at 3pm")
+    assert added.returncode == 0 and "Added “Dentist appointment”" in added.stdout, added
+    standup = run(home, "ask", "add a standup every Monday at 9 for 15 minutes")
+    assert standup.returncode == 0 and "every Monday at 09:00" in standup.stdout
+    listed = json.loads(run(home, "calendar", "--json", "--to", "next month").stdout)
+    dentist = [e for e in listed if e["title"] == "Dentist appointment"]
+    assert len(dentist) == 1 and not dentist[0]["repeat"]
+    start = datetime.fromisoformat(dentist[0]["start"])
+    assert (start.weekday(), start.hour, start.utcoffset() is not None) == (4, 15, True)
+    mondays = [datetime.fromisoformat(e["start"]) for e in listed if e["title"] == "Standup"]
+    assert len(mondays) >= 4 and {(d.weekday(), d.hour) for d in mondays} == {(0, 9)}
+
+    refused = run(home, "ask", "move my dentist appointment to next Saturday at 10")
+    assert refused.returncode == 1 and "Move “Dentist appointment”" in refused.stdout
+    moved = run(home, "ask", "--yes", "move my dentist appointment to next Saturday at 10")
+    assert moved.returncode == 0 and "Moved “Dentist appointment”" in moved.stdout, moved
+
+    exported = run(home, "calendar", "--export", str(tmp_path / "mine.ics"))
+    assert exported.returncode == 0 and "Exported 2 events" in exported.stdout
+    imported = run(other, "calendar", "--import", str(tmp_path / "mine.ics"))
+    assert (imported.returncode, imported.stdout.strip()) == (0, "Imported 2 events from mine.ics.")
+    theirs = json.loads(run(other, "calendar", "--json", "--to", "next month").stdout)
+    assert [(e["title"], e["start"]) for e in theirs] == [
+        (e["title"], e["start"])
+        for e in json.loads(run(home, "calendar", "--json", "--to", "next month").stdout)
+    ]
+    (tmp_path / "outlook.ics").write_bytes(FOREIGN)
+    foreign = run(other, "calendar", "--import", str(tmp_path / "outlook.ics"))
+    assert "Imported 3 events" in foreign.stdout and "1 part could not be read" in foreign.stdout
+    choir = json.loads(
+        run(other, "calendar", "--json", "--from", "2026-10-01", "--to", "2026-11-30").stdout
+    )
+    assert [e["start"][:10] for e in choir if e["title"].startswith("Choir")] == [
+        "2026-10-14",
+        "2026-10-21",
+        "2026-11-05",
+        "2026-11-11",
+        "2026-11-18",
+    ]
+    broken = run(other, "calendar", "--import", str(tmp_path / "mine.ics.missing"))
+    assert broken.returncode == 1 and "is not a file" in broken.stderr
+
+    assert run(home, "ask", "add eggs, bread and milk to my shopping list").returncode == 0
+    assert run(home, "ask", "note that the boiler code is 4471").returncode == 0
+    notes = json.loads(run(home, "notes", "--json").stdout)
+    assert [(n["list"], n["text"]) for n in notes] == [
+        (None, "the boiler code is 4471"),
+        ("shopping", "eggs"),
+        ("shopping", "bread"),
+        ("shopping", "milk"),
+    ]
+    assert run(home, "notes").stdout.splitlines() == [
+        "Notes:",
+        "- the boiler code is 4471",
+        "Shopping list:",
+        "- eggs",
+        "- bread",
+        "- milk",
+    ]

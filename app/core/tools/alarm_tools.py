@@ -7,7 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from app.core.tools.alarms import Alarm, AlarmBook, clock_words, duration_words, span_words
-from app.core.tools.base import AsksNothing, Risk, ToolError, ToolResult, object_schema
+from app.core.tools.base import (
+    AsksNothing,
+    Risk,
+    ToolError,
+    ToolResult,
+    first_up,
+    object_schema,
+)
 from app.core.tools.repeat import parse_repeat
 from app.core.tools.when import parse_when
 
@@ -43,7 +50,7 @@ class SetTimer(AsksNothing):
         seconds = float(args["seconds"])
         alarm = self.book.set_timer(seconds, str(args.get("name", "")))
         length = span_words(timedelta(seconds=seconds))
-        label = f"{alarm.text.capitalize()} timer" if alarm.text else "Timer"
+        label = f"{first_up(alarm.text)} timer" if alarm.text else "Timer"
         ends = alarm.local_due(self.book.clock.zone)
 
         def undo() -> str:
@@ -94,7 +101,7 @@ class SetReminder(AsksNothing):
                 raise ToolError(f"I could not tell when “{when}” is, so I set no reminder.")
             if found.at <= now:
                 raise ToolError(
-                    f"{clock_words(found.at, now).capitalize()} has already passed, "
+                    f"{first_up(clock_words(found.at, now))} has already passed, "
                     "so I set no reminder."
                 )
             alarm = self.book.set_reminder(text, found.at)
@@ -138,12 +145,12 @@ def _noun(kind: str, n: int) -> str:
 def describe_line(book: AlarmBook, alarm: Alarm) -> str:
     now, zone = book.clock.now(), book.clock.zone
     if alarm.state == "ringing":
-        return f"{alarm.describe().capitalize()} is ringing"
+        return f"{first_up(alarm.describe())} is ringing"
     if alarm.kind == "timer":
-        return f"{alarm.describe().capitalize()}: {span_words(book.left(alarm))} left"
+        return f"{first_up(alarm.describe())}: {span_words(book.left(alarm))} left"
     due = clock_words(alarm.local_due(zone), now)
     again = ", repeating" if alarm.repeat else ""
-    return f"{alarm.text.capitalize() or 'Reminder'}: {due}{again}"
+    return f"{first_up(alarm.text) or 'Reminder'}: {due}{again}"
 
 
 class TimeLeft(AsksNothing):
@@ -164,7 +171,7 @@ class TimeLeft(AsksNothing):
         lines = [
             f"{span_words(self.book.left(t))} left on {t.describe()}"
             if t.state == "pending"
-            else f"{t.describe().capitalize()} is ringing"
+            else f"{first_up(t.describe())} is ringing"
             for t in timers
         ]
         text = lines[0] if len(lines) == 1 else "; ".join(lines)

@@ -216,6 +216,25 @@ class AlarmBook:
             for alarm in alarms:
                 self.store.delete(alarm.id)
 
+    def edit(
+        self, alarm_id: str, *, text: str | None = None, due: datetime | None = None
+    ) -> tuple[Alarm, Alarm] | None:
+        """Changes a pending alarm's words or, for one that does not repeat, its time (a
+        timer's end). Returns (before, after) for undo; None when it is gone or rang."""
+        with self._lock:
+            alarm = self.store.get(alarm_id)
+            if alarm is None or alarm.state != "pending":
+                return None
+            changed = alarm
+            if text is not None:
+                changed = replace(changed, text=text.strip())
+            if due is not None and alarm.repeat is None:
+                if due.tzinfo is None:
+                    raise ValueError("a reminder's time must be aware")
+                changed = replace(changed, due=due.astimezone(UTC))
+            self.store.update(changed)
+            return alarm, changed
+
     def snooze(self, alarm_id: str, delay: timedelta = SNOOZE) -> Alarm | None:
         with self._lock:
             alarm = self.store.get(alarm_id)

@@ -124,6 +124,12 @@ def words(text: str) -> set[str]:
     return {w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split()}
 
 
+def first_up(text: str) -> str:
+    """The first letter in capitals, the rest as written ("Call Anna on Friday"; Python's
+    str.capitalize would write "Call anna on friday")."""
+    return text[:1].upper() + text[1:]
+
+
 def object_schema(properties: Mapping[str, Any], required: Iterable[str] = ()) -> dict[str, Any]:
     """A JSON schema of an object with exactly these properties."""
     return {

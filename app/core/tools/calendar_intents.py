@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, tzinfo
 
-from app.core.tools.base import ToolCall, words
+from app.core.tools.base import ToolCall, first_up, words
 from app.core.tools.calendar_tools import read_range
 from app.core.tools.repeat import parse_repeat
 from app.core.tools.when import parse_when, words_to_digits
@@ -121,7 +121,7 @@ def _as_written(written: str, title: str) -> str:
     at = written.lower().find(title)
     if at >= 0 and len(written) == len(written.lower()):
         title = written[at : at + len(title)]
-    return title[:1].upper() + title[1:]
+    return first_up(title)
 
 
 def _match(s: str, now: datetime, zone: tzinfo) -> ToolCall | None:

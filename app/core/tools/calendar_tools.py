@@ -14,7 +14,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.core.tools.base import AsksNothing, Risk, ToolError, ToolResult, object_schema
+from app.core.tools.base import (
+    AsksNothing,
+    Risk,
+    ToolError,
+    ToolResult,
+    first_up,
+    object_schema,
+)
 from app.core.tools.calendar import Calendar, Event, Occurrence
 from app.core.tools.repeat import parse_repeat
 from app.core.tools.when import parse_when
@@ -168,7 +175,7 @@ class ListEvents(AsksNothing):
             lines = [f"- {span(o, zone)} {o.title}" for o in occurrences]
         else:
             lines = [
-                f"- {_first_up(day_words(o.start.astimezone(zone).date(), now.date()))}, "
+                f"- {first_up(day_words(o.start.astimezone(zone).date(), now.date()))}, "
                 f"{span(o, zone)} {o.title}"
                 for o in occurrences
             ]
@@ -205,10 +212,6 @@ def read_range(said: str, now: datetime) -> tuple[date, date, str] | None:
         return None
     day = found.at.date()
     return day, day, _on(day, today)
-
-
-def _first_up(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _on(day: date, today: date) -> str:
