@@ -575,6 +575,49 @@ CALENDAR_NOTHING: list[Phrase] = [
 ]
 
 
+def convert(quantity: str, unit: str, to: str) -> dict[str, Any]:
+    return {"quantity": quantity, "unit": unit, "to": to}
+
+
+UNITS: list[Phrase] = [
+    ("convert 5 miles to km", "convert_units", convert("5", "miles", "km")),
+    ("what is 5 miles in km", "convert_units", convert("5", "miles", "km")),
+    ("5km in miles", "convert_units", convert("5", "km", "miles")),
+    ("how many grams in a pound", "convert_units", convert("1", "pound", "grams")),
+    ("how many grams are in 3 pounds", "convert_units", convert("3", "pounds", "grams")),
+    (
+        "what's 20 degrees celsius in fahrenheit",
+        "convert_units",
+        convert("20", "degrees celsius", "fahrenheit"),
+    ),
+    ("20°C in F", "convert_units", convert("20", "°c", "f")),
+    ("convert 100 fahrenheit to celsius", "convert_units", convert("100", "fahrenheit", "celsius")),
+    ("how many cups in a litre", "convert_units", convert("1", "litre", "cups")),
+    ("how many ml in a metric cup", "convert_units", convert("1", "metric cup", "ml")),
+    ("2 uk pints in litres", "convert_units", convert("2", "uk pints", "litres")),
+    ("5 feet in cm", "convert_units", convert("5", "feet", "cm")),
+    ("what is 60 mph in km/h", "convert_units", convert("60", "mph", "km/h")),
+    ("how many seconds in a day", "convert_units", convert("1", "day", "seconds")),
+    ("convert ten kilos to pounds", "convert_units", convert("10", "kilos", "pounds")),
+    ("half a cup in ml", "convert_units", convert("1/2", "cup", "ml")),
+    ("1.5 litres to ml please", "convert_units", convert("1.5", "litres", "ml")),
+    ("how many feet in a mile?", "convert_units", convert("1", "mile", "feet")),
+    ("what time is it in Tokyo", "time_in", {"place": "Tokyo"}),
+    ("what's the time in New York", "time_in", {"place": "New York"}),
+    ("time in Buenos Aires", "time_in", {"place": "Buenos Aires"}),
+    ("what time is it in Japan right now", "time_in", {"place": "Japan"}),
+    ("what is the time in India", "time_in", {"place": "India"}),
+    ("Hey Hearth, what's the local time in Sydney?", "time_in", {"place": "Sydney"}),
+]
+
+UNITS_NOTHING: list[Phrase] = [
+    ("I walked 5 miles in the park", None, {}),
+    ("what time is it in the film", None, {}),
+    ("what time was it in Tokyo when I called", None, {}),
+    ("I lost 5 pounds in a week", None, {}),
+]
+
+
 NOTHING: list[Phrase] = [
     ("I set a timer yesterday and it annoyed me", None, {}),
     ("don't set a timer", None, {}),
@@ -626,4 +669,6 @@ ALL: list[Phrase] = (
     + CALENDAR
     + NOTHING
     + CALENDAR_NOTHING
+    + UNITS
+    + UNITS_NOTHING
 )

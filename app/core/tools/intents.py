@@ -23,6 +23,8 @@ from app.core.tools.base import ToolCall
 from app.core.tools.calendar_intents import match_calendar
 from app.core.tools.maths import MathsError, normalise
 from app.core.tools.repeat import parse_repeat
+from app.core.tools.units import match_units, zone_of
+from app.core.tools.units import warm_up as units_warm_up
 from app.core.tools.when import parse_when
 
 _POLITE = re.compile(
@@ -92,6 +94,12 @@ SENTENCES: dict[str, list[str]] = {
     "DayOfWeek": [
         "what day [of the week] (is|was|will be|falls on|does) {date} [fall on|on|be]",
     ],
+    "TimeIn": [
+        "what time is it [now|right now] [over] in {place}",
+        "(what's|what is|whats) the [local] time [now|right now] in {place}",
+        "[the] [current|local] time in {place}",
+        "what time [is it] (in|is it in) {place} [now|right now]",
+    ],
     "Now": [
         "what time is it [now] [here]",
         "what's the time [now]",
@@ -140,6 +148,7 @@ LISTS: dict[str, Any] = {
     "name": {"wildcard": True},
     "expression": {"wildcard": True},
     "date": {"wildcard": True},
+    "place": {"wildcard": True},
 }
 
 RULES = {
@@ -179,6 +188,7 @@ def warm_up() -> None:
     from hassil import recognize_best
 
     recognize_best("set a timer for ten minutes", _intents())
+    units_warm_up()
     now = datetime.now(UTC)
     parse_when("tomorrow at nine", now, UTC)
 
@@ -209,6 +219,9 @@ class Matcher:
         event = match_calendar(said, now, zone)
         if event is not None:
             return event
+        conversion = match_units(said)
+        if conversion is not None:
+            return conversion
         from hassil import recognize_all
 
         best: tuple[tuple[int, int], ToolCall] | None = None
@@ -294,6 +307,9 @@ def _call(intent: str, slots: dict[str, Any]) -> ToolCall | None:
     if intent in ("DaysUntil", "DayOfWeek"):
         what = "days_until" if intent == "DaysUntil" else "day_of_week"
         return ToolCall("date_maths", {"question": what, "date": str(slots.get("date", ""))})
+    if intent == "TimeIn":
+        place = str(slots.get("place", "")).strip()
+        return ToolCall("time_in", {"place": place}) if zone_of(place) else None
     if intent == "Now":
         return ToolCall("date_maths", {"question": "now", "date": ""})
     return None

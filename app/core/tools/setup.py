@@ -11,6 +11,7 @@ from app.core.tools.exact import Calculate, DateMaths
 from app.core.tools.handler import ToolHandler
 from app.core.tools.intents import Matcher
 from app.core.tools.notes import MemoryNoteStore, NoteStore, Remembers, note_tools
+from app.core.tools.units import zone_tools
 
 
 def book_calendar(book: AlarmBook) -> Calendar:
@@ -34,6 +35,7 @@ def tool_registry(
             *calendar_tools(calendar if calendar is not None else book_calendar(book)),
             Calculate(),
             DateMaths(book.clock),
+            *zone_tools(book.clock),
         ]
     )
 
