@@ -16,7 +16,7 @@ import dataclasses  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
@@ -26,7 +26,7 @@ from app.terminal import ProgressLine, ctrl_c_cancels, safe  # noqa: E402
 if TYPE_CHECKING:
     from app.core.errors import AssistantError
     from app.core.memory import Memory
-    from app.core.ports import Attachment
+    from app.core.ports import Attachment, LanguageModel
     from app.filelock import FileLock, LockOwner
     from app.settings import Settings
 
@@ -180,15 +180,25 @@ def ask(
     if not question.strip() and not images:
         print('hearth: the question is empty: hearth ask "what is ...?"', file=sys.stderr)
         return 2
-    if not images:
-        done = ask_tools(paths, question, yes)
-        if done is not None:
-            return done
     settings = load_settings(paths.settings_file)
     if model:
         settings = settings.replace(model=model).validated()
     if max_tokens:
         settings = settings.replace(max_reply_tokens=max_tokens).validated()
+    made: list[LanguageModel] = []
+
+    def chat_model() -> LanguageModel:
+        """Loaded only when needed: a template-matched command never loads a model."""
+        if not made:
+            made.append(
+                make_language_model(ModelRegistry(paths.models_cache), settings.model, settings)
+            )
+        return made[0]
+
+    if not images:
+        done = ask_tools(paths, question, yes, chat_model)
+        if done is not None:
+            return done
     memory, _lock, busy = ask_memory(paths, settings, question)  # held until the process ends
     if busy is not None:
         handled = memory_request_elsewhere(paths, question, busy)
@@ -200,8 +210,7 @@ def ask(
             file=sys.stderr,
         )
     try:
-        registry = ModelRegistry(paths.models_cache)
-        llm = make_language_model(registry, settings.model, settings)
+        llm = chat_model()
     except AssistantError as exc:
         print(f"hearth: {safe(exc.message)}", file=sys.stderr)
         return 1
@@ -249,7 +258,9 @@ def ask(
     return 130 if cancel.is_cancelled() else 0
 
 
-def ask_tools(paths: Paths, question: str, yes: bool) -> int | None:
+def ask_tools(
+    paths: Paths, question: str, yes: bool, model: Callable[[], LanguageModel] | None = None
+) -> int | None:
     """A timer, reminder, sum or date question done by the tools, without loading a model;
     None when the question is for the model. The alarms are written to the data folder's
     tools.sqlite3, where an open window picks them up within half a second."""
@@ -259,7 +270,7 @@ def ask_tools(paths: Paths, question: str, yes: bool) -> int | None:
     from app.core.tools.setup import tool_handler
 
     try:
-        handler = tool_handler(build_alarms(paths))
+        handler = tool_handler(build_alarms(paths), model=model)
         handled = handler.handle(Request("ask", question))
     except AssistantError as exc:
         print(f"hearth: {safe(exc.message)}", file=sys.stderr)

@@ -126,9 +126,10 @@ def build_core(paths: Paths, settings: Settings | None = None) -> Core:
         RapidOcr(), ImageFiles(paths.images_dir), make_image_embedder(settings), lambda: chroma
     )
     alarms = build_alarms(paths)
+    chat_model: list[Assistant] = []  # the assistant's model at each use (it can be switched)
     handlers: list[Handler] = [
         MemoryHandler(memory),
-        tool_handler(alarms, remember=note_remembers(memory)),
+        tool_handler(alarms, remember=note_remembers(memory), model=lambda: chat_model[0].llm),
     ]
     assistant = Assistant(
         llm,
@@ -139,6 +140,7 @@ def build_core(paths: Paths, settings: Settings | None = None) -> Core:
         gate=gate,
         handlers=handlers,
     )
+    chat_model.append(assistant)
     return Core(paths, settings, registry, store, assistant, memory, chroma, gate, alarms)
 
 

@@ -11,13 +11,21 @@
 
     .venv/bin/python -m bench.tools [--turns 12] [--skip-voice]
 
-Figures are printed, never asserted. The model fallback (a tool chosen by the model under a
-grammar) is not built yet, so it has no figures here.
+3. Model fallback: each phrasing of tool_phrases.FALLBACK (what the templates leave to the
+   model, and chit-chat that only names a tool's subject) read by each shipped model under the
+   registry's JSON schema; time per choice p50/p95, accuracy of the tool chosen, and the
+   wrong-tool rate (a tool where another or none was wanted; "none" instead of a tool is a
+   miss, not a wrong action).
+
+    .venv/bin/python -m bench.tools [--turns 12] [--skip-voice] [--skip-fallback]
+
+Figures are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import subprocess
@@ -27,6 +35,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from app.core.ports import LanguageModel
 
 from bench.voice import _more_than, pct, wait_until
 
@@ -70,6 +80,53 @@ def fast_path() -> None:
     )
     for line in missed + wrong:
         print("   ", line)
+
+
+def _same(value: LanguageModel) -> LanguageModel:
+    return value
+
+
+def fallback() -> None:
+    from app.bootstrap import make_language_model
+    from app.core.tools.alarms import AlarmBook, MemoryAlarmStore
+    from app.core.tools.clock import ManualClock
+    from app.core.tools.fallback import ModelChooser, might_be_tool
+    from app.core.tools.setup import tool_registry
+    from app.engines.models import ModelRegistry
+    from app.settings import DEFAULT_MODEL, FAST_MODEL, Paths, Settings
+    from tests.unit.test_tool_phrases import NOW
+    from tests.unit.tool_phrases import FALLBACK
+
+    paths = Paths.default(None)
+    for model_id in (DEFAULT_MODEL, FAST_MODEL):
+        llm = make_language_model(ModelRegistry(paths.models_cache), model_id, Settings())
+        llm.load()
+        clock = ManualClock(NOW)
+        registry = tool_registry(AlarmBook(MemoryAlarmStore(), clock))
+        chooser = ModelChooser(functools.partial(_same, llm), registry, clock)
+        chooser.choose("set a timer for one minute")  # warm: the prompt prefix is cached
+        times, right, wrong, asked = [], 0, [], 0
+        for text, expected in FALLBACK:
+            call = chooser.choose(text)
+            if might_be_tool(text):
+                asked += 1
+                times.append(chooser.last_seconds)
+            got = call.tool if call is not None else None
+            if got == expected:
+                right += 1
+            elif got is not None:
+                wrong.append(
+                    f"{text!r}: wanted {expected}, got {got} {dict(call.args) if call else ''}"
+                )
+        n = len(FALLBACK)
+        print(
+            f"fallback {model_id}: {n} phrasings ({asked} reached the model), "
+            f"choice time p50 {pct(times, 50):.2f} s / p95 {pct(times, 95):.2f} s, "
+            f"accuracy {right / n:.0%}, wrong tool {len(wrong)} ({len(wrong) / n:.0%})"
+        )
+        for line in wrong:
+            print("  wrong:", line)
+        llm.close()
 
 
 def spoken(turns: int) -> None:
@@ -179,12 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--turns", type=int, default=12)
     parser.add_argument("--skip-voice", action="store_true")
+    parser.add_argument("--skip-fallback", action="store_true")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import app  # noqa: F401  (offline switches first)
 
     print(f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores")
     fast_path()
+    if not args.skip_fallback:
+        fallback()
     if not args.skip_voice:
         spoken(args.turns)
     return 0

@@ -672,3 +672,38 @@ ALL: list[Phrase] = (
     + UNITS
     + UNITS_NOTHING
 )
+
+FALLBACK: list[tuple[str, str | None]] = [
+    # Phrasings the templates leave to the model: (what was said, the tool it should choose).
+    ("how long has left on the pasta timer", "time_left"),
+    ("how much time is remaining on my tea timer", "time_left"),
+    ("nudge me to stretch in twenty minutes", "set_reminder"),
+    ("can you wake me up at 7 tomorrow", "set_reminder"),
+    ("don't let me forget to call the bank on Friday, remind me at 10", "set_reminder"),
+    ("put a 20 minute countdown on", "set_timer"),
+    ("count down five minutes for the tea", "set_timer"),
+    ("jot this down: the wifi password is on the router", "add_note"),
+    ("write that down, Sam's flat is number 12", "add_note"),
+    ("I need eggs on the shopping list", "add_note"),
+    ("what have I got on the shopping list", "read_notes"),
+    ("get rid of the rice timer", "cancel_alarms"),
+    ("scrap all my reminders", "cancel_alarms"),
+    ("anything in the diary for Friday?", "list_events"),
+    ("I'd like lunch with Priya in my agenda on Thursday at noon", "add_event"),
+    ("postpone the dentist appointment until next Monday", "move_event"),
+    ("what's fifteen percent of 80", "calculate"),
+    ("is it morning in Sydney right now, what time is it there", "time_in"),
+    ("how many days until Christmas", "date_maths"),
+    ("please convert 30 degrees to fahrenheit for me", "convert_units"),
+    # Nothing to do: the words name a tool's subject but ask for no action.
+    ("my alarm didn't go off this morning", None),
+    ("what's a good note-taking app", None),
+    ("the meeting was cancelled yesterday", None),
+    ("don't remind me about that again", None),
+    ("tell me about the history of calendars", None),
+    ("my shopping list has gotten so long", None),
+    ("who invented the kitchen timer", None),
+    ("is it rude to cancel a meeting by email", None),
+    ("what time do shops close on Sunday", None),
+    ("I wrote some notes in class today", None),
+]

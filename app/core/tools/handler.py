@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from app.core.errors import AssistantError
 from app.core.handlers import Action, Confirmation, Handled, Request
-from app.core.tools.base import ToolCall, ToolRegistry, ToolResult
+from app.core.tools.base import Risk, ToolCall, ToolRegistry, ToolResult
+from app.core.tools.fallback import ask_words
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,16 @@ log = logging.getLogger(__name__)
 class ToolHandler:
     name = "tools"
 
-    def __init__(self, registry: ToolRegistry, match: Callable[[str], ToolCall | None]) -> None:
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        match: Callable[[str], ToolCall | None],
+        choose: Callable[[str], ToolCall | None] | None = None,
+    ) -> None:
         self.registry = registry
         self.match = match
+        self.choose = choose
+        """The model fallback (:class:`app.core.tools.fallback.ModelChooser`), or None."""
 
     def claims(self, request: Request) -> bool:
         return self.match(request.text) is not None
@@ -33,6 +41,8 @@ class ToolHandler:
         started = time.perf_counter()
         call = self.match(request.text)
         log.debug("tool match in %.1f ms: %s", (time.perf_counter() - started) * 1000, call)
+        if call is None and self.choose is not None:
+            call = self.choose(request.text)
         if call is None:
             return None
         return self.perform(call)
@@ -46,6 +56,8 @@ class ToolHandler:
             question = tool.confirm(args)  # destructive ones always ask; others may (a clash)
         except AssistantError as exc:
             return Handled(exc.message)
+        if question is None and call.source == "model" and tool.risk is not Risk.READ:
+            question = ask_words(call)  # the model's guess changes nothing unasked
         if question is None:
             return self._run(call)
 
