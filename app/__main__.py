@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Hearth: a private assistant that runs entirely on this computer.",
     )
     parser.add_argument("--data-dir", help="folder for conversations, settings and logs")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="start in the tray without a window (as at login), ready to ring reminders",
+    )
     sub = parser.add_subparsers(dest="command")
     ask = sub.add_parser("ask", help="ask one question; the answer streams to stdout")
     ask.add_argument("question", nargs="+")
@@ -152,7 +157,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return cli_memory.recall(paths, " ".join(args.query), args.limit)
     from app.bootstrap import run_gui
 
-    return run_gui(paths)
+    return run_gui(paths, background=args.background)
 
 
 def _path(value: str | None) -> Path | None:

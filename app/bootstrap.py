@@ -158,6 +158,20 @@ def note_remembers(memory: Memory) -> Callable[[str], Callable[[], None] | None]
     return remember
 
 
+def apply_start_at_login(settings: object) -> None:
+    """Write or remove the XDG autostart entry as the setting says (a failure is logged: the
+    setting stays, and the next start tries again)."""
+    from app import autostart
+
+    wanted = bool(getattr(settings, "start_at_login", False))
+    if wanted == autostart.is_enabled() and not wanted:
+        return
+    try:
+        autostart.set_enabled(wanted)
+    except OSError as exc:
+        log.warning("start at login not %s: %s", "set" if wanted else "removed", exc)
+
+
 def build_alarms(paths: Paths) -> AlarmBook:
     """Timers and reminders in the data folder, on the machine's clock and zone."""
     from app.core.tools.clock import SystemClock
@@ -208,8 +222,9 @@ def open_memory_store(paths: Paths, settings: Settings) -> ChromaMemory:
     return ChromaMemory.open(paths.memory_dir)
 
 
-def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
-    """Start the desktop app; returns the process exit code."""
+def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> int:
+    """Start the desktop app; returns the process exit code. ``background``: start in the
+    tray without a window (at login), ready to ring timers and reminders."""
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -299,6 +314,8 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
         voice.apply(VoiceOptions.from_settings(new))
 
     backend.settings_changed.connect(voice_settings)
+    backend.settings_changed.connect(apply_start_at_login)
+    apply_start_at_login(core.settings)  # the entry follows the setting (and this launcher)
     if voice is not None:
         backend.attach_voice(voice.pipeline)  # one foreground gate: the core's
     from app.workers.alarms import AlarmScheduler
@@ -313,7 +330,10 @@ def run_gui(paths: Paths, *, warm_up: bool = True) -> int:
     server.request_received.connect(lambda request, reply: answer_request(backend, request, reply))
     global_keys = start_global_talk_key(window, core.settings)
     _close_on_signals(window)
-    window.show()
+    if background:
+        window.start_in_background()
+    else:
+        window.show()
     alarms.start()  # what came due while Hearth was closed shows now
     if warm_up:
         backend.warm_up()

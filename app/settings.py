@@ -145,6 +145,9 @@ class Settings:
     """The imported checkpoint (a copy inside the data folder)."""
     image_model_config: str = ""
     """Optional open_clip model config (JSON) for an architecture open_clip does not know."""
+    start_at_login: bool = False
+    """Start Hearth in the background when the desktop session begins (an XDG autostart
+    entry), so reminders ring even when the window was never opened."""
     memory_enabled: bool = True
     """Recall memories in every answer and keep each turn in memory."""
     memory_server: str = ""

@@ -533,6 +533,14 @@ class MainWindow(QMainWindow):
         self._quitting = True
         self.close()
 
+    def start_in_background(self) -> None:
+        """Started at login: no window, the tray icon only; a reminder that rings, the tray
+        icon or a second launch shows the window."""
+        self.in_background = True
+        if self.system_tray is not None:
+            self.system_tray.show()
+        log.info("started in the background")
+
     def bring_back(self) -> None:
         """Show the window again (a reminder rang, the tray icon or a second launch)."""
         self.in_background = False

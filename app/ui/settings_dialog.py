@@ -99,6 +99,13 @@ class SettingsDialog(QDialog):
 
         self._add_image_section(form, settings)
 
+        self.start_at_login = QCheckBox("Start Hearth when I log in, in the background", self)
+        self.start_at_login.setChecked(settings.start_at_login)
+        self.start_at_login.setToolTip(
+            "Hearth waits in the tray so timers and reminders ring even if you never open it."
+        )
+        form.addRow("Start", self.start_at_login)
+
         self.memory_enabled = QCheckBox("Recall what I told Hearth and my files in answers", self)
         self.memory_enabled.setChecked(settings.memory_enabled)
         form.addRow("Memory", self.memory_enabled)
@@ -290,6 +297,7 @@ class SettingsDialog(QDialog):
             context_tokens=self.context.value(),
             max_reply_tokens=self.reply_tokens.value(),
             memory_enabled=self.memory_enabled.isChecked(),
+            start_at_login=self.start_at_login.isChecked(),
             memory_server=self.memory_server.text().strip(),
             image_model=self._image_model[0],
             image_model_file=self._image_model[1],

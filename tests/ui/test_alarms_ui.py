@@ -157,3 +157,23 @@ def test_quit_quits_even_with_a_reminder_pending(
     window.quit()
     assert not in_background(window) and not window.backend.runner.is_running()
     assert len(book.active()) == 1  # kept for the next start
+
+
+def test_started_at_login_it_waits_hidden_and_a_reminder_brings_the_window(
+    qtbot: QtBot, make_window: WindowFactory, paths: Paths
+) -> None:
+    clock = ManualClock(datetime(2026, 12, 2, 10, 0, tzinfo=LONDON))
+    book = AlarmBook(SqliteToolStore(paths.tools_db), clock)
+    book.set_reminder("take the bread out", clock.now() + timedelta(minutes=20))
+    scheduler = AlarmScheduler(book)
+    window = make_window(alarms=scheduler, handlers=[MemoryHandler(None), tool_handler(book)])
+    window.hide()  # as run_gui(background=True) leaves it: never shown
+    window.start_in_background()
+    scheduler.start()
+    assert window.in_background and not window.isVisible()
+    clock.advance(timedelta(minutes=20))
+    qtbot.waitUntil(window.isVisible, timeout=3000)
+    assert not window.in_background
+    assert any(
+        "take the bread out" in n.message for n in window.notifications.visible_notifications()
+    )
