@@ -170,10 +170,10 @@ def test_started_at_login_it_waits_hidden_and_a_reminder_brings_the_window(
     window.hide()  # as run_gui(background=True) leaves it: never shown
     window.start_in_background()
     scheduler.start()
-    assert window.in_background and not window.isVisible()
+    assert in_background(window) and not window.isVisible()
     clock.advance(timedelta(minutes=20))
     qtbot.waitUntil(window.isVisible, timeout=3000)
-    assert not window.in_background
+    assert not in_background(window)
     assert any(
         "take the bread out" in n.message for n in window.notifications.visible_notifications()
     )

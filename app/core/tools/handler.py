@@ -16,6 +16,7 @@ from app.core.errors import AssistantError
 from app.core.handlers import Action, Confirmation, Handled, Request
 from app.core.tools.base import Risk, ToolCall, ToolRegistry, ToolResult
 from app.core.tools.fallback import ask_words
+from app.core.tools.follow_up import FollowUps, incomplete
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +34,47 @@ class ToolHandler:
         self.match = match
         self.choose = choose
         """The model fallback (:class:`app.core.tools.fallback.ModelChooser`), or None."""
+        self.follow_ups = FollowUps()
 
     def claims(self, request: Request) -> bool:
+        if incomplete(request.text) is not None:
+            return True
+        asked = self.follow_ups.waiting(request.conversation_id)
+        if asked is not None and (
+            FollowUps.never_mind(request.text)
+            or self.match(FollowUps.complete(asked, request.text)) is not None
+        ):
+            return True
         return self.match(request.text) is not None
 
     def handle(self, request: Request) -> Handled | None:
+        answered = self._follow_up(request)
+        if answered is not None:
+            return answered
         started = time.perf_counter()
         call = self.match(request.text)
         log.debug("tool match in %.1f ms: %s", (time.perf_counter() - started) * 1000, call)
+        if call is None:
+            lacking = incomplete(request.text)
+            if lacking is not None:  # "set a timer": ask for the length, then do it
+                self.follow_ups.ask(request.conversation_id, *lacking)
+                return Handled(lacking[0])
         if call is None and self.choose is not None:
             call = self.choose(request.text)
         if call is None:
             return None
         return self.perform(call)
+
+    def _follow_up(self, request: Request) -> Handled | None:
+        """The answer to "For how long?" and the like, completing the command it was
+        asked for; None when nothing was asked or the words are no answer to it."""
+        asked = self.follow_ups.take(request.conversation_id)
+        if asked is None:
+            return None
+        if FollowUps.never_mind(request.text):
+            return Handled("All right, I did nothing.")
+        call = self.match(FollowUps.complete(asked, request.text))
+        return self.perform(call) if call is not None else None
 
     def perform(self, call: ToolCall) -> Handled:
         tool = self.registry.get(call.tool)
