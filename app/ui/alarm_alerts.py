@@ -1,5 +1,6 @@
-"""How a timer or reminder rings in the window: a notification with Snooze and Dismiss, a
-message from the tray, a chime, and the words spoken when speech is on."""
+"""How a timer or reminder rings: a notification in the window and one on the desktop (the
+freedesktop service), both with Snooze and Dismiss, a chime, and the words spoken when speech
+is on. Answering either one answers both."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from app.core.tools.alarms import Fired
 from app.ui.notifications import Notification, NotificationArea
 from app.workers.alarms import AlarmScheduler
+from app.workers.desktop_notify import DesktopNotifier
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +27,13 @@ class AlarmAlerts(QObject):
         tray: Callable[[], QSystemTrayIcon | None] = lambda: None,
         chime: Callable[[], None] = lambda: None,
         speak: Callable[[str], None] = lambda _text: None,
+        desktop: DesktopNotifier | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.desktop = desktop
+        if desktop is not None:
+            desktop.clicked.connect(self._desktop_clicked)
         self.scheduler = scheduler
         self.notifications = notifications
         self._tray = tray
@@ -49,9 +55,13 @@ class AlarmAlerts(QObject):
         note.add_action("Dismiss", lambda: self._dismiss(alarm.id, note))
         note.close_button.clicked.connect(lambda: self.scheduler.dismiss(alarm.id))
         self.shown[alarm.id] = note
-        tray = self._tray()
-        if tray is not None and tray.isVisible() and QSystemTrayIcon.supportsMessages():
-            tray.showMessage("Hearth", message, QSystemTrayIcon.MessageIcon.Information, 15000)
+        if self.desktop is not None and self.desktop.has_session_bus():
+            buttons = [("snooze", "Snooze 10 min")] if alarm.repeat is None else []
+            self.desktop.notify(alarm.id, "Hearth", message, [*buttons, ("dismiss", "Dismiss")])
+        else:
+            tray = self._tray()
+            if tray is not None and tray.isVisible() and QSystemTrayIcon.supportsMessages():
+                tray.showMessage("Hearth", message, QSystemTrayIcon.MessageIcon.Information, 15000)
         if not fired.missed:
             self._chime()
         self._speak(message)
@@ -59,7 +69,24 @@ class AlarmAlerts(QObject):
     def _snooze(self, alarm_id: str, note: Notification) -> None:
         self.scheduler.snooze(alarm_id)
         note.dismiss()
+        if self.desktop is not None:
+            self.desktop.withdraw(alarm_id)
 
     def _dismiss(self, alarm_id: str, note: Notification) -> None:
         self.scheduler.dismiss(alarm_id)
         note.dismiss()
+        if self.desktop is not None:
+            self.desktop.withdraw(alarm_id)
+
+    def _desktop_clicked(self, notification: int, action: str) -> None:
+        """Snooze or Dismiss pressed in the desktop's notification (a click on its body
+        brings the window instead, where the same buttons wait)."""
+        assert self.desktop is not None
+        alarm_id = self.desktop.answered(notification)
+        note = self.shown.get(alarm_id or "")
+        if alarm_id is None or note is None:
+            return
+        if action == "snooze":
+            self._snooze(alarm_id, note)
+        elif action == "dismiss":
+            self._dismiss(alarm_id, note)

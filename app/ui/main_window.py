@@ -50,6 +50,7 @@ from app.ui.theme import apply_theme
 from app.ui.turn_presenter import TurnPresenter
 from app.workers.alarms import AlarmScheduler
 from app.workers.backend import AssistantBackend, ImageModelInfo
+from app.workers.desktop_notify import DesktopNotifier
 from app.workers.jobs import FAILURES
 from app.workers.voice import Recording, VoiceController
 
@@ -147,6 +148,7 @@ class MainWindow(QMainWindow):
                 tray=lambda: self.system_tray,
                 chime=self._chime,
                 speak=self._say,
+                desktop=DesktopNotifier(self),
                 parent=self,
             )
             if alarms is not None
@@ -589,6 +591,8 @@ class MainWindow(QMainWindow):
             return
         if self.system_tray is not None:
             self.system_tray.hide()
+        if self.alerts is not None and self.alerts.desktop is not None:
+            self.alerts.desktop.close()
         if self._routed:
             self._routed = False
             FAILURES.failed.disconnect(self.show_error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from app.core.handlers import MemoryHandler
 from app.core.tools.alarms import AlarmBook
 from app.core.tools.clock import ManualClock
@@ -177,3 +178,43 @@ def test_started_at_login_it_waits_hidden_and_a_reminder_brings_the_window(
     assert any(
         "take the bread out" in n.message for n in window.notifications.visible_notifications()
     )
+
+
+def test_a_ringing_alarm_is_also_a_desktop_notification_answered_from_there(
+    qtbot: QtBot, make_window: WindowFactory, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.dbus_session import FakeNotifications, private_session_bus
+
+    with private_session_bus() as address:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+        desktop = FakeNotifications(address)
+        try:
+            window, book, clock, _scheduler = rig(qtbot, make_window, paths)
+            send(qtbot, window, "set a timer for ten minutes")
+            send(qtbot, window, "remind me to call mum at 10:30")
+            clock.advance(timedelta(minutes=10))
+            qtbot.waitUntil(lambda: len(desktop.shown) == 1, timeout=5000)
+            (shown,) = desktop.shown
+            assert (shown["app"], shown["summary"], shown["body"]) == (
+                "Hearth",
+                "Hearth",
+                "Your timer is done.",
+            )
+            assert shown["actions"] == ["snooze", "Snooze 10 min", "dismiss", "Dismiss"]
+            assert shown["timeout"] == 0  # it stays until answered
+            desktop.click(shown["id"], "dismiss")  # answered on the desktop ...
+            qtbot.waitUntil(lambda: [a.kind for a in book.active()] == ["reminder"], timeout=5000)
+            notes = window.notifications.visible_notifications()
+            assert not any("timer is done" in n.message for n in notes)  # ... so in the window
+            clock.advance(timedelta(minutes=20))
+            qtbot.waitUntil(lambda: len(desktop.shown) == 2, timeout=5000)
+            assert desktop.shown[1]["body"] == "Reminder: call mum."
+            (note,) = [
+                n for n in window.notifications.visible_notifications() if "mum" in n.message
+            ]
+            dismiss = next(b for b in note.actions_buttons if b.text() == "Dismiss")
+            dismiss.click()  # answered in the window: the desktop's is withdrawn
+            qtbot.waitUntil(lambda: desktop.closed == [desktop.shown[1]["id"]], timeout=5000)
+            window.quit()  # before the bus goes: its connection closes with the window
+        finally:
+            desktop.close()
