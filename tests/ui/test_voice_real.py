@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from app.audio.devices import rms_level
@@ -23,31 +24,24 @@ from tests.conftest import require, shared_cache_dir
 from tests.pulse import Pulse, steady_microphone, write_wav_16k
 from tests.ui.conftest import WindowFactory, texts
 
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+    from app.workers.voice import VoiceController
+
 pytestmark = pytest.mark.model
 
 
-def test_spoken_question_gets_a_spoken_answer(
-    qtbot: QtBot, make_window: WindowFactory, pulse: Pulse, tmp_path: Path
+def hold_to_talk(
+    qtbot: QtBot,
+    window: MainWindow,
+    voice: VoiceController,
+    pulse: Pulse,
+    *,
+    wav: Path,
+    heard: Path,
 ) -> None:
-    registry = ModelRegistry(shared_cache_dir())
-    settings = Settings(
-        model=FAST_MODEL, max_reply_tokens=60, input_device=pulse.mic, output_device=pulse.speaker
-    )
-    try:
-        for model in (FAST_MODEL, DEFAULT_STT, DEFAULT_VOICE):
-            registry.resolve(model)
-    except ModelError as exc:
-        require(False, exc.message)
-    # The app's own wiring, with the devices chosen in settings (the virtual ones).
-    voice = build_voice(registry, settings)
-    assert voice is not None
-    question = list(voice.tts.synthesize("What is the capital of France?", cancel=CancelToken()))
-    asked = AudioClip(b"".join(c.pcm for c in question), question[0].sample_rate)
-    wav = tmp_path / "question.wav"
-    write_wav_16k(wav, asked.pcm, asked.sample_rate)
-    llm = make_language_model(registry, FAST_MODEL, settings)
-    window = make_window(llm, voice=voice, settings=settings)
-    heard = tmp_path / "speaker.raw"
+    """Hold the talk button, play ``wav`` into the virtual microphone, let go, and record the
+    virtual speaker into ``heard`` until the spoken reply has ended."""
     with (
         steady_microphone(pulse),
         subprocess.Popen(
@@ -77,6 +71,31 @@ def test_spoken_question_gets_a_spoken_answer(
         qtbot.waitUntil(lambda: not voice.speaking, timeout=60000)
         qtbot.wait(500)
         speaker.terminate()
+
+
+def test_spoken_question_gets_a_spoken_answer(
+    qtbot: QtBot, make_window: WindowFactory, pulse: Pulse, tmp_path: Path
+) -> None:
+    registry = ModelRegistry(shared_cache_dir())
+    settings = Settings(
+        model=FAST_MODEL, max_reply_tokens=60, input_device=pulse.mic, output_device=pulse.speaker
+    )
+    try:
+        for model in (FAST_MODEL, DEFAULT_STT, DEFAULT_VOICE):
+            registry.resolve(model)
+    except ModelError as exc:
+        require(False, exc.message)
+    # The app's own wiring, with the devices chosen in settings (the virtual ones).
+    voice = build_voice(registry, settings)
+    assert voice is not None
+    question = list(voice.tts.synthesize("What is the capital of France?", cancel=CancelToken()))
+    asked = AudioClip(b"".join(c.pcm for c in question), question[0].sample_rate)
+    wav = tmp_path / "question.wav"
+    write_wav_16k(wav, asked.pcm, asked.sample_rate)
+    llm = make_language_model(registry, FAST_MODEL, settings)
+    window = make_window(llm, voice=voice, settings=settings)
+    heard = tmp_path / "speaker.raw"
+    hold_to_talk(qtbot, window, voice, pulse, wav=wav, heard=heard)
     llm.close()
 
     (role, said), (_, reply) = texts(window)[:2]
@@ -125,35 +144,7 @@ def test_a_spoken_timer_command_sets_the_timer_and_is_confirmed_aloud(
         llm, voice=voice, settings=settings, handlers=[MemoryHandler(None), tool_handler(book)]
     )
     heard = tmp_path / "speaker.raw"
-    with (
-        steady_microphone(pulse),
-        subprocess.Popen(
-            [
-                "parec",
-                f"--device={pulse.speaker}.monitor",
-                "--format=s16le",
-                "--rate=16000",
-                "--channels=1",
-                "--raw",
-                str(heard),
-            ],
-            env=pulse.env,
-        ) as speaker,
-    ):
-        button = window.composer.talk_button
-        qtbot.mousePress(button, Qt.MouseButton.LeftButton)
-        qtbot.wait(300)
-        with subprocess.Popen(
-            ["paplay", f"--device={pulse.mic_feed}", str(wav)], env=pulse.env
-        ) as mouth:
-            while mouth.poll() is None:
-                qtbot.wait(50)
-        qtbot.wait(400)
-        with qtbot.waitSignal(window.turn_finished, timeout=120000):
-            qtbot.mouseRelease(button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: not voice.speaking, timeout=60000)
-        qtbot.wait(500)
-        speaker.terminate()
+    hold_to_talk(qtbot, window, voice, pulse, wav=wav, heard=heard)
     (_, command), (_, reply) = texts(window)[:2]
     assert "timer" in command.lower(), command
     assert reply == "Timer set for 10 minutes.", reply

@@ -188,8 +188,7 @@ class AlarmBook:
         return max(timedelta(0), alarm.due - self.clock.now())
 
     def next_due(self) -> datetime | None:
-        self._follow_zone()
-        pending = [a.due for a in self.store.in_states(("pending",))]
+        pending = [a.due for a in self._follow_zone()]
         return min(pending) if pending else None
 
     # -- changing -----------------------------------------------------------------------------
@@ -271,24 +270,28 @@ class AlarmBook:
         recurring one then moves on); what is due just now rings as usual."""
         return self._fire(missed_before=self.clock.now() - MISSED_AFTER)
 
-    def _follow_zone(self) -> None:
-        """Recurring alarms keep their wall time in the user's current zone."""
+    def _follow_zone(self) -> list[Alarm]:
+        """Recurring alarms keep their wall time in the user's current zone. Returns the
+        pending alarms as they are now (one query when nothing moved)."""
         zone = self.clock.zone
         with self._lock:
-            for alarm in self.store.in_states(("pending",)):
+            pending = self.store.in_states(("pending",))
+            moved = False
+            for alarm in pending:
                 if alarm.repeat is None or alarm.zone == str(zone):
                     continue
                 since = alarm.fired_at or alarm.created
                 due = next_occurrence(alarm.repeat, alarm.due, since, zone)
                 if due is not None:
                     self.store.update(replace(alarm, due=due.astimezone(UTC), zone=str(zone)))
+                    moved = True
+            return self.store.in_states(("pending",)) if moved else pending
 
     def _fire(self, missed_before: datetime | None) -> list[Fired]:
-        self._follow_zone()
         now = self.clock.now()
         fired: list[Fired] = []
         with self._lock:
-            for alarm in self.store.in_states(("pending",)):
+            for alarm in self._follow_zone():
                 if alarm.due > now:
                     continue
                 missed = missed_before is not None and alarm.due < missed_before
