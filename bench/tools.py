@@ -91,12 +91,14 @@ def fallback() -> None:
     from app.core.tools.alarms import AlarmBook, MemoryAlarmStore
     from app.core.tools.clock import ManualClock
     from app.core.tools.fallback import ModelChooser, might_be_tool
+    from app.core.tools.intents import Matcher
     from app.core.tools.setup import tool_registry
     from app.engines.models import ModelRegistry
     from app.settings import DEFAULT_MODEL, FAST_MODEL, Paths, Settings
-    from tests.unit.test_tool_phrases import NOW
-    from tests.unit.tool_phrases import FALLBACK
+    from tests.unit.test_tool_phrases import NOW, ZONE
+    from tests.unit.tool_phrases import FALLBACK, FALLBACK_HELD_OUT
 
+    matcher = Matcher(lambda: NOW, lambda: ZONE)
     paths = Paths.default(None)
     for model_id in (DEFAULT_MODEL, FAST_MODEL):
         llm = make_language_model(ModelRegistry(paths.models_cache), model_id, Settings())
@@ -105,27 +107,28 @@ def fallback() -> None:
         registry = tool_registry(AlarmBook(MemoryAlarmStore(), clock))
         chooser = ModelChooser(functools.partial(_same, llm), registry, clock)
         chooser.choose("set a timer for one minute")  # warm: the prompt prefix is cached
-        times, right, wrong, asked = [], 0, [], 0
-        for text, expected in FALLBACK:
-            call = chooser.choose(text)
-            if might_be_tool(text):
-                asked += 1
-                times.append(chooser.last_seconds)
-            got = call.tool if call is not None else None
-            if got == expected:
-                right += 1
-            elif got is not None:
-                wrong.append(
-                    f"{text!r}: wanted {expected}, got {got} {dict(call.args) if call else ''}"
-                )
-        n = len(FALLBACK)
-        print(
-            f"fallback {model_id}: {n} phrasings ({asked} reached the model), "
-            f"choice time p50 {pct(times, 50):.2f} s / p95 {pct(times, 95):.2f} s, "
-            f"accuracy {right / n:.0%}, wrong tool {len(wrong)} ({len(wrong) / n:.0%})"
-        )
-        for line in wrong:
-            print("  wrong:", line)
+        for label, phrases in (("tuned on", FALLBACK), ("held out", FALLBACK_HELD_OUT)):
+            left = [(t, e) for t, e in phrases if matcher.match(t) is None]
+            times, right, wrong, asked = [], 0, [], 0
+            for text, expected in left:
+                call = chooser.choose(text)
+                if might_be_tool(text):
+                    asked += 1
+                    times.append(chooser.last_seconds)
+                got = call.tool if call is not None else None
+                if got == expected:
+                    right += 1
+                elif call is not None:
+                    wrong.append(f"{text!r}: wanted {expected}, got {got} {dict(call.args)}")
+            n = len(left)
+            print(
+                f"fallback {model_id}, {label}: {n} phrasings the templates miss "
+                f"(of {len(phrases)}), {asked} reached the model, choice p50 "
+                f"{pct(times, 50):.2f} s / p95 {pct(times, 95):.2f} s, accuracy {right / n:.0%}, "
+                f"wrong tool {len(wrong)} ({len(wrong) / n:.0%})"
+            )
+            for line in wrong:
+                print("  wrong:", line)
         llm.close()
 
 

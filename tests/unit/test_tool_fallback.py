@@ -88,3 +88,19 @@ def test_a_template_match_never_asks_the_model() -> None:
     handled = handler.handle(Request("c", "set a timer for ten minutes"))
     assert handled is not None and handled.reply == "Timer set for 10 minutes."
     assert llm.structured_calls == [] and len(book.active()) == 1
+
+
+def test_a_choice_against_the_words_is_dropped_and_statements_never_reach_the_model() -> None:
+    wrong = '{"tool": "set_reminder", "args": {"text": "the wifi password", "when": "tomorrow"}}'
+    handler, book, llm = rig(wrong)
+    assert handler.handle(Request("c", "jot this down: the wifi password is on the router")) is None
+    assert len(llm.structured_calls) == 1 and book.active() == []  # asked, and overruled
+    for said in (
+        "who invented the kitchen timer",
+        "my alarm didn't go off this morning",
+        "don't remind me about that again",
+        "I wrote some notes in class today",
+        "the meeting was cancelled yesterday",
+    ):
+        assert not might_be_tool(said), said
+    assert might_be_tool("I need eggs on the shopping list")
