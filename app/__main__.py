@@ -275,7 +275,7 @@ def ask_tools(
     from app.core.tools.setup import tool_handler
 
     try:
-        handler = tool_handler(build_alarms(paths), model=model)
+        handler = tool_handler(build_alarms(paths), remember=note_memory(paths), model=model)
         handled = handler.handle(Request("ask", question))
     except AssistantError as exc:
         print(f"hearth: {safe(exc.message)}", file=sys.stderr)
@@ -293,6 +293,40 @@ def ask_tools(
         handled = handled.confirm.yes()
     print(safe(handled.reply))
     return 0
+
+
+def note_memory(paths: Paths) -> Callable[[str], Callable[[], None] | None]:
+    """Notes from `hearth ask` go into memory too (recall finds them): opened on the first
+    note; when the window holds the data folder, it is asked to keep the note instead."""
+    opened: list[tuple[Memory | None, FileLock | None, LockOwner | None]] = []
+
+    def remember(text: str) -> Callable[[], None] | None:
+        from app.bootstrap import build_memory, note_remembers
+        from app.filelock import FileLock, command_holder
+
+        if not opened:
+            settings = load_settings(paths.settings_file)
+            lock = FileLock(paths.lock_file)
+            if settings.memory_server or lock.acquire(holder=command_holder("ask")):
+                opened.append((build_memory(paths, settings), lock, None))
+            else:
+                opened.append((None, None, lock.owner()))
+        memory, _lock, busy = opened[0]
+        if memory is not None:
+            return note_remembers(memory)(text)
+        if busy is not None and busy.is_app:
+            from app.ui.single_instance import send_request
+
+            answer = send_request(paths.data_dir, {"request": "remember", "text": text})
+            if answer is not None and answer.get("ok"):
+                return None
+        print(
+            "hearth: the note is kept, but not in memory: another Hearth process has it.",
+            file=sys.stderr,
+        )
+        return None
+
+    return remember
 
 
 def ask_memory(

@@ -296,6 +296,8 @@ def test_calendar_and_notes_from_the_command_line(hearth_exe: str, tmp_path: Pat
 
     assert run(home, "ask", "add eggs, bread and milk to my shopping list").returncode == 0
     assert run(home, "ask", "note that the boiler code is 4471").returncode == 0
+    recalled = run(home, "recall", "the code of the boiler")
+    assert "4471" in recalled.stdout, recalled  # a note is a memory too
     notes = json.loads(run(home, "notes", "--json").stdout)
     assert [(n["list"], n["text"]) for n in notes] == [
         (None, "the boiler code is 4471"),
