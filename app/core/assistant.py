@@ -527,6 +527,23 @@ class Assistant:
             return True
         return any(bool(getattr(h, "claims", _never)(request)) for h in self.handlers)
 
+    def foresee(self, conversation_id: str, text: str) -> str | None:
+        """The reply a handler would give to ``text``, worked out without doing anything
+        (handlers with ``preview``); None when the model would answer or nothing can be
+        foreseen (a yes or no to an open question)."""
+        if self.confirmations.pending(conversation_id) is not None and yes_or_no(text):
+            return None
+        request = Request(conversation_id, text)
+        for handler in self.handlers:
+            preview = getattr(handler, "preview", None)
+            if callable(preview):
+                found = preview(request)
+                if isinstance(found, str) and found:
+                    return found
+            if bool(getattr(handler, "claims", _never)(request)):
+                return None  # an earlier handler takes it and foresees nothing
+        return None
+
     def prepare(self, conversation_id: str, text: str, cancel: CancelToken) -> bool:
         """The user is still speaking and ``text`` is what was heard so far: recall for it
         and read the whole prompt into the model's prefix cache, so that if the final words

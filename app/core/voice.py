@@ -23,7 +23,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from app.core.assistant import Assistant, TurnResult
@@ -97,6 +97,31 @@ def silence_after(clip: AudioClip, covered: float) -> float | None:
 _CLOSE = object()
 
 
+class SpeechCache:
+    """Sentences synthesized ahead of time (a command's confirmation while the user is still
+    holding push-to-talk), by their words, rate and volume; the few newest are kept."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._clips: dict[tuple[str, float, float], tuple[AudioClip, ...]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, key: tuple[str, float, float], clips: Sequence[AudioClip]) -> None:
+        with self._lock:
+            self._clips.pop(key, None)
+            self._clips[key] = tuple(clips)
+            while len(self._clips) > self._size:
+                del self._clips[next(iter(self._clips))]
+
+    def get(self, key: tuple[str, float, float]) -> tuple[AudioClip, ...] | None:
+        with self._lock:
+            return self._clips.get(key)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._clips
+
+
 class Speaker:
     """Speaks sentences in order on its own thread: synthesize, then hand to the output.
 
@@ -111,9 +136,12 @@ class Speaker:
         emit: Callable[..., None],
         cancel: CancelToken,
         options: SpeechOptions,
+        *,
+        cache: SpeechCache | None = None,
     ) -> None:
         self._tts, self._output, self._emit = tts, output, emit
         self._cancel, self._options = cancel, options
+        self._cache = cache
         self._queue: queue.Queue[object] = queue.Queue()
         self.spoken: list[str] = []
         self.error: AssistantError | None = None
@@ -175,9 +203,15 @@ class Speaker:
     def _speak(self, index: int, sentence: str) -> None:
         first = True
         options = self._options
-        for clip in self._tts.synthesize(
-            sentence, cancel=self._cancel, rate=options.rate, volume=options.volume
-        ):
+        ready = self._cache.get((sentence, options.rate, options.volume)) if self._cache else None
+        clips: Iterable[AudioClip] = (
+            ready
+            if ready is not None
+            else self._tts.synthesize(
+                sentence, cancel=self._cancel, rate=options.rate, volume=options.volume
+            )
+        )
+        for clip in clips:
             if self._cancel.is_cancelled():
                 return
             self._check_output()
@@ -208,6 +242,7 @@ class VoicePipeline:
         self.output = output
         self.options = options or SpeechOptions()
         self.gate = gate or ForegroundGate()
+        self.speech_cache = SpeechCache()
         """Held while the user speaks, while a voice turn runs and while Hearth speaks."""
 
     def set_speech_to_text(self, stt: SpeechToText) -> SpeechToText:
@@ -327,9 +362,33 @@ class VoicePipeline:
     def _speaker(self, emit: _LockedEmitter, cancel: CancelToken) -> Speaker | None:
         if not self.options.speak:
             return None
-        return Speaker(self.tts, self.output, emit, cancel, self.options)
+        return Speaker(self.tts, self.output, emit, cancel, self.options, cache=self.speech_cache)
 
     # -- speaking outside a turn ----------------------------------------------------------------
+
+    def presynthesize(self, text: str, cancel: CancelToken) -> int:
+        """Synthesize ``text``'s sentences now, for a reply known before it is given (a
+        command's confirmation while push-to-talk is still held): spoken from the cache then,
+        it starts as soon as the turn gets there. Returns how many sentences were made."""
+        options = self.options
+        if not options.speak:
+            return 0
+        splitter = SentenceSplitter()
+        made = 0
+        for sentence in splitter.feed(text) + splitter.flush():
+            key = (sentence, options.rate, options.volume)
+            if key in self.speech_cache:
+                continue
+            clips = list(
+                self.tts.synthesize(
+                    sentence, cancel=cancel, rate=options.rate, volume=options.volume
+                )
+            )
+            if cancel.is_cancelled():
+                break
+            self.speech_cache.put(key, clips)
+            made += 1
+        return made
 
     def say(self, text: str, on_event: EventCallback, cancel: CancelToken | None = None) -> int:
         """Speak ``text`` (SENTENCE, SPEAKING, SPOKEN events; ERROR on failure); returns how

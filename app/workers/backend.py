@@ -251,8 +251,14 @@ class AssistantBackend(QObject):
             self._prepare_next = (conversation_id, heard)
             return
         assistant = self.assistant
+        voice = self.voice
 
         def work(_emit: Emit, cancel: CancelToken) -> bool:
+            if voice is not None:
+                foreseen = assistant.foresee(conversation_id, heard)
+                if foreseen is not None:  # a command: its spoken confirmation, made now
+                    voice.presynthesize(foreseen, cancel)
+                    return False
             return assistant.prepare(conversation_id, heard, cancel)
 
         job = self.runner.submit(work, "prepare turn")

@@ -82,3 +82,27 @@ def test_what_counts_as_incomplete() -> None:
     assert incomplete("set a timer for ten minutes") is None
     assert incomplete("I set a timer") is None
     assert incomplete("should I set a timer") is None
+
+
+def test_the_reply_is_foreseen_without_changing_anything() -> None:
+    handler, book = rig()
+
+    def preview(text: str) -> str | None:
+        return handler.preview(Request("c", text))
+
+    assert preview("set a pasta timer for 12 minutes") == "Pasta timer set for 12 minutes."
+    assert preview("remind me to call mum tomorrow at 9") == (
+        "I'll remind you to call mum tomorrow at 09:00."
+    )
+    assert preview("add eggs to my shopping list") == "Added eggs to your shopping list."
+    assert preview("set a timer") == "For how long?"
+    assert preview("what is 17% of 2,340") == "17% of 2,340 = 397.8"
+    assert book.active() == []
+    reply(handler, "set a timer for ten minutes")
+    assert preview("cancel the timer") is not None and "Cancel this?" in str(
+        preview("cancel the timer")
+    )
+    assert len(book.active()) == 1  # the question foreseen, nothing cancelled
+    assert preview("what is the capital of France") is None
+    reply(handler, "set a timer")
+    assert preview("ten minutes") == "Timer set for 10 minutes."  # the follow-up's answer

@@ -335,3 +335,35 @@ def test_the_model_gives_the_voice_a_core_while_both_work() -> None:
     rig.voice.options = SpeechOptions(speak=False)
     rig.talk()
     assert rig.llm.thread_changes == [1, 2]  # muted: nothing shares the cores
+
+
+def test_a_command_foreseen_while_talking_is_spoken_from_what_was_made_ahead() -> None:
+    """The confirmation of "set a timer for ten minutes" is synthesized before the release;
+    the turn then speaks it without synthesizing again, and a different reply is made as
+    usual."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.core.handlers import MemoryHandler
+    from app.core.tools.alarms import AlarmBook, MemoryAlarmStore
+    from app.core.tools.clock import ManualClock
+    from app.core.tools.setup import tool_handler
+
+    rig = Rig()
+    clock = ManualClock(datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Europe/London")))
+    book = AlarmBook(MemoryAlarmStore(), clock)
+    rig.assistant.handlers = [MemoryHandler(None), tool_handler(book)]
+    rig.stt.heard = "Set a timer for ten minutes."
+    foreseen = rig.assistant.foresee(rig.conversation, "Set a timer for ten minutes")
+    assert foreseen == "Timer set for 10 minutes."
+    assert book.active() == []  # foreseen, not done
+    assert rig.voice.presynthesize(foreseen, CancelToken()) == 1
+    assert rig.tts.requests == ["Timer set for 10 minutes."]
+    rig.talk()
+    assert [a.seconds for a in book.active()] == [600]
+    assert rig.tts.requests == ["Timer set for 10 minutes."]  # not made a second time
+    assert len(rig.output.played) == 1 and rig.of(EventType.SPEAKING)
+    rig.stt.heard = "Set a timer for five minutes."
+    rig.talk()
+    assert rig.tts.requests[-1] == "Timer set for 5 minutes."  # not foreseen: made now
+    assert rig.assistant.foresee(rig.conversation, "What is the capital of France?") is None

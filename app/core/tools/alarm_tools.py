@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.core.tools.alarms import Alarm, AlarmBook, clock_words, duration_words, span_words
@@ -46,11 +46,22 @@ class SetTimer(AsksNothing):
     def __init__(self, book: AlarmBook) -> None:
         self.book = book
 
+    @staticmethod
+    def _said(args: Mapping[str, Any]) -> tuple[str, str]:
+        """(label, length): ("Pasta timer", "12 minutes")."""
+        name = str(args.get("name", "")).strip()
+        length = span_words(timedelta(seconds=float(args["seconds"])))
+        return (f"{first_up(name)} timer" if name else "Timer"), length
+
+    def preview(self, args: Mapping[str, Any]) -> str:
+        """The reply :meth:`run` will give, without setting anything."""
+        label, length = self._said(args)
+        return f"{label} set for {length}."
+
     def run(self, args: Mapping[str, Any]) -> ToolResult:
         seconds = float(args["seconds"])
         alarm = self.book.set_timer(seconds, str(args.get("name", "")))
-        length = span_words(timedelta(seconds=seconds))
-        label = f"{first_up(alarm.text)} timer" if alarm.text else "Timer"
+        label, length = self._said(args)
         ends = alarm.local_due(self.book.clock.zone)
 
         def undo() -> str:
@@ -58,7 +69,7 @@ class SetTimer(AsksNothing):
             return f"Undone: {alarm.describe()} is gone."
 
         return ToolResult(
-            f"{label} set for {length}.",
+            self.preview(args),
             "created",
             f"{label}: {length}, rings at {ends:%H:%M:%S}",
             (alarm.id,),
@@ -85,29 +96,38 @@ class SetReminder(AsksNothing):
     def __init__(self, book: AlarmBook) -> None:
         self.book = book
 
-    def run(self, args: Mapping[str, Any]) -> ToolResult:
+    def _plan(self, args: Mapping[str, Any]) -> tuple[datetime, str | None, str, str]:
+        """(first time it rings, RRULE or None, the reply, the card's line); ToolError when
+        the time cannot be read or has passed."""
         clock = self.book.clock
         now, zone = clock.now(), clock.zone
         text, when = str(args["text"]).strip(), str(args["when"])
         repeat = parse_repeat(when, now, zone)
         if repeat is not None:
-            alarm = self.book.set_reminder(text, repeat.first, repeat.rule)
-            first = alarm.local_due(zone)
+            first = repeat.first.astimezone(zone)
             reply = f"I'll remind you to {text} {repeat.words}, starting {clock_words(first, now)}."
-            summary = f"Reminder: {text}, {repeat.words}"
-        else:
-            found = parse_when(when, now, zone)
-            if found is None:
-                raise ToolError(f"I could not tell when “{when}” is, so I set no reminder.")
-            if found.at <= now:
-                raise ToolError(
-                    f"{first_up(clock_words(found.at, now))} has already passed, "
-                    "so I set no reminder."
-                )
-            alarm = self.book.set_reminder(text, found.at)
-            at = clock_words(alarm.local_due(zone), now)
-            reply = f"I'll remind you to {text} {at}."
-            summary = f"Reminder: {text}, {at}"
+            return repeat.first, repeat.rule, reply, f"Reminder: {text}, {repeat.words}"
+        found = parse_when(when, now, zone)
+        if found is None:
+            raise ToolError(f"I could not tell when “{when}” is, so I set no reminder.")
+        if found.at <= now:
+            raise ToolError(
+                f"{first_up(clock_words(found.at, now))} has already passed, so I set no reminder."
+            )
+        at = clock_words(found.at.astimezone(zone), now)
+        return found.at, None, f"I'll remind you to {text} {at}.", f"Reminder: {text}, {at}"
+
+    def preview(self, args: Mapping[str, Any]) -> str:
+        """The reply :meth:`run` will give, without setting anything."""
+        try:
+            return self._plan(args)[2]
+        except ToolError as exc:
+            return exc.message
+
+    def run(self, args: Mapping[str, Any]) -> ToolResult:
+        text = str(args["text"]).strip()
+        due, rule, reply, summary = self._plan(args)
+        alarm = self.book.set_reminder(text, due, rule)
 
         def undo() -> str:
             self.book.remove([alarm])

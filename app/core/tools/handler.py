@@ -65,6 +65,37 @@ class ToolHandler:
             return None
         return self.perform(call)
 
+    def preview(self, request: Request) -> str | None:
+        """The reply :meth:`handle` would give, worked out without changing anything (a
+        read is run, a destructive call gives its question, a creating tool its own
+        ``preview``); None when there is none to foresee. For speaking a spoken command's
+        confirmation the moment push-to-talk is let go."""
+        asked = self.follow_ups.waiting(request.conversation_id)
+        if asked is not None:
+            text = FollowUps.complete(asked, request.text)
+            if FollowUps.never_mind(request.text):
+                return None
+        else:
+            text = request.text
+            lacking = incomplete(text)
+            if lacking is not None and self.match(text) is None:
+                return lacking[0]
+        call = self.match(text)
+        tool = self.registry.get(call.tool) if call is not None else None
+        if call is None or tool is None:
+            return None
+        try:
+            args = self.registry.validate(call)
+            question = tool.confirm(args)
+            if question is not None:
+                return question
+            if tool.risk is Risk.READ:
+                return tool.run(args).reply
+            foresee = getattr(tool, "preview", None)
+            return str(foresee(args)) if callable(foresee) else None
+        except AssistantError as exc:
+            return exc.message
+
     def _follow_up(self, request: Request) -> Handled | None:
         """The answer to "For how long?" and the like, completing the command it was
         asked for; None when nothing was asked or the words are no answer to it."""

@@ -89,6 +89,16 @@ class AddNote(AsksNothing):
         self.store = store
         self.remember = remember
 
+    @staticmethod
+    def _reply(name: str, text: str, items: Sequence[str]) -> str:
+        return f"Added {_join(items)} to your {name} list." if name else f"Noted: {text}."
+
+    def preview(self, args: Mapping[str, Any]) -> str:
+        """The reply :meth:`run` will give, without keeping anything."""
+        name = list_key(str(args.get("list", "")))
+        text = str(args["text"]).strip().rstrip(".")
+        return self._reply(name, text, split_items(text) if name else [text])
+
     def run(self, args: Mapping[str, Any]) -> ToolResult:
         name = list_key(str(args.get("list", "")))
         text = str(args["text"]).strip().rstrip(".")
@@ -108,11 +118,7 @@ class AddNote(AsksNothing):
                     forget()
             return "Undone: " + ("the note is gone." if not name else f"not on your {name} list.")
 
-        if name:
-            what = _join([n.text for n, _ in added])
-            reply = f"Added {what} to your {name} list."
-        else:
-            reply = f"Noted: {text}."
+        reply = self._reply(name, text, [n.text for n, _ in added])
         return ToolResult(reply, "created", reply, tuple(n.id for n, _ in added), undo)
 
 
