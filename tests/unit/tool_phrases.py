@@ -281,6 +281,7 @@ REPEATING: list[Phrase] = [
 ]
 
 QUERIES: list[Phrase] = [
+    ("how long has left on the pasta timer", "time_left", {"name": "pasta"}),  # as STT wrote it
     ("what timers do I have", "list_alarms", {"kind": "timer"}),
     ("what timers do I have?", "list_alarms", {"kind": "timer"}),
     ("which reminders do I have", "list_alarms", {"kind": "reminder"}),

@@ -53,7 +53,7 @@ SENTENCES: dict[str, list[str]] = {
         "my {kinds}",
     ],
     "TimeLeft": [
-        "how (long|much time) (is|'s) left [on [the|my] [{name}] timer]",
+        "how (long|much time) (is|'s|has) left [on [the|my] [{name}] timer]",
         "how (long|much time) left [on [the|my] [{name}] timer]",
         "how long (until|till|before) [the|my] [{name}] timer (goes off|is done|rings|ends)",
         "(time|how much) (is|'s) left on [the|my] [{name}] timer",
