@@ -41,6 +41,23 @@ class Planned:
     """How Hearth says when: "on Friday 4 December at 15:00", "every Monday at 09:00"."""
 
 
+TITLE = {"type": "string", "minLength": 1, "maxLength": 200}
+WHEN = {"type": "string", "minLength": 1, "maxLength": 80}
+ON = {"type": "string", "maxLength": 80}
+
+
+class CalendarTool:
+    """What the calendar tools share: their calendar, and the occurrence a request names."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+
+    def target(self, args: Mapping[str, Any]) -> Occurrence | None:
+        """The soonest occurrence whose title holds the words of ``title`` (on ``on``)."""
+        found = _target(self.calendar, args)
+        return found[0] if found else None
+
+
 def day_words(day: date, today: date) -> str:
     """ "today", "tomorrow", "Friday 4 December", "Friday 4 December 2027"."""
     if day == today:
@@ -69,7 +86,7 @@ def event_card(event: Event, start: datetime | None = None) -> dict[str, Any]:
     }
 
 
-class AddEvent:
+class AddEvent(CalendarTool):
     name = "add_event"
     description = (
         "Put an event in the user's calendar. 'when' is the user's own words for its time "
@@ -77,16 +94,13 @@ class AddEvent:
     )
     schema = object_schema(
         {
-            "title": {"type": "string", "minLength": 1, "maxLength": 200},
-            "when": {"type": "string", "minLength": 1, "maxLength": 80},
+            "title": TITLE,
+            "when": WHEN,
             "minutes": {"type": "integer", "minimum": 1, "maximum": 14 * 24 * 60},
         },
         ["title", "when"],
     )
     risk = Risk.CREATE
-
-    def __init__(self, calendar: Calendar) -> None:
-        self.calendar = calendar
 
     def plan(self, args: Mapping[str, Any]) -> Planned:
         clock = self.calendar.clock
@@ -144,7 +158,7 @@ class AddEvent:
         return ToolResult(reply, "created", summary, (event.id,), undo, event_card(event))
 
 
-class ListEvents(AsksNothing):
+class ListEvents(AsksNothing, CalendarTool):
     name = "list_events"
     description = (
         "Say what is in the user's calendar for a day or a week ('today', 'tomorrow', "
@@ -152,9 +166,6 @@ class ListEvents(AsksNothing):
     )
     schema = object_schema({"range": {"type": "string", "maxLength": 80}}, [])
     risk = Risk.READ
-
-    def __init__(self, calendar: Calendar) -> None:
-        self.calendar = calendar
 
     def run(self, args: Mapping[str, Any]) -> ToolResult:
         clock = self.calendar.clock
@@ -261,7 +272,7 @@ def _new_start(calendar: Calendar, occurrence: Occurrence, when: str) -> datetim
     return old.replace(year=day.year, month=day.month, day=day.day)
 
 
-class MoveEvent:
+class MoveEvent(CalendarTool):
     name = "move_event"
     description = (
         "Move an event in the user's calendar to another time (asks first; can be undone). "
@@ -269,22 +280,18 @@ class MoveEvent:
     )
     schema = object_schema(
         {
-            "title": {"type": "string", "minLength": 1, "maxLength": 200},
-            "when": {"type": "string", "minLength": 1, "maxLength": 80},
-            "on": {"type": "string", "maxLength": 80},
+            "title": TITLE,
+            "when": WHEN,
+            "on": ON,
         },
         ["title", "when"],
     )
     risk = Risk.DESTRUCTIVE
 
-    def __init__(self, calendar: Calendar) -> None:
-        self.calendar = calendar
-
     def confirm(self, args: Mapping[str, Any]) -> str | None:
-        targets = _target(self.calendar, args)
-        if not targets:
+        occurrence = self.target(args)
+        if occurrence is None:
             return None
-        occurrence = targets[0]
         try:
             start = _new_start(self.calendar, occurrence, str(args["when"]))
         except ToolError:
@@ -307,10 +314,9 @@ class MoveEvent:
         return question
 
     def run(self, args: Mapping[str, Any]) -> ToolResult:
-        targets = _target(self.calendar, args)
-        if not targets:
+        occurrence = self.target(args)
+        if occurrence is None:
             return ToolResult(f"I found no “{args['title']}” in your calendar.")
-        occurrence = targets[0]
         start = _new_start(self.calendar, occurrence, str(args["when"]))
         if start <= self.calendar.clock.now():
             raise ToolError("That time has already passed, so I moved nothing.")
@@ -327,7 +333,7 @@ class MoveEvent:
         return ToolResult(reply, "moved", reply, (moved.id,), undo, event_card(moved))
 
 
-class CancelEvent:
+class CancelEvent(CalendarTool):
     name = "cancel_event"
     description = (
         "Cancel an event in the user's calendar (asks first; can be undone). With 'on', only "
@@ -335,21 +341,17 @@ class CancelEvent:
     )
     schema = object_schema(
         {
-            "title": {"type": "string", "minLength": 1, "maxLength": 200},
-            "on": {"type": "string", "maxLength": 80},
+            "title": TITLE,
+            "on": ON,
         },
         ["title"],
     )
     risk = Risk.DESTRUCTIVE
 
-    def __init__(self, calendar: Calendar) -> None:
-        self.calendar = calendar
-
     def confirm(self, args: Mapping[str, Any]) -> str | None:
-        targets = _target(self.calendar, args)
-        if not targets:
+        occurrence = self.target(args)
+        if occurrence is None:
             return None
-        occurrence = targets[0]
         zone, today = self.calendar.clock.zone, self.calendar.clock.now().date()
         at = occurrence.start.astimezone(zone)
         when = f"{day_words(at.date(), today)}, {span(occurrence, zone)}"
@@ -358,10 +360,9 @@ class CancelEvent:
         return f"Cancel “{occurrence.title}” ({when})?"
 
     def run(self, args: Mapping[str, Any]) -> ToolResult:
-        targets = _target(self.calendar, args)
-        if not targets:
+        occurrence = self.target(args)
+        if occurrence is None:
             return ToolResult(f"I found no “{args['title']}” in your calendar.")
-        occurrence = targets[0]
         event = occurrence.event
         reply = f"Cancelled “{event.title}”."
         if event.repeat and args.get("on"):  # that day's only
