@@ -54,7 +54,7 @@ def with_dateutil(text: str) -> datetime | None:
         found = parser.parse(text, fuzzy=True, default=NOW.replace(tzinfo=None))
     except (ValueError, OverflowError):
         return None
-    return found.replace(tzinfo=ZONE)
+    return found.replace(tzinfo=ZONE) if isinstance(found, datetime) else None
 
 
 def rewritten(read: Reader) -> Reader:
