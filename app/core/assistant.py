@@ -34,6 +34,7 @@ from app.core.handlers import (
     yes_or_no,
 )
 from app.core.images import ImageServices, PreparedImage, images_meta, stored_images
+from app.core.loops import LoopGuard
 from app.core.memory import Memory, Recalled, citation, describe_source
 from app.core.ports import (
     Attachment,
@@ -381,6 +382,7 @@ class Assistant:
         pieces: list[str] = []
         splitter = SentenceSplitter(first_clause_words=self.config.first_clause_words)
         sentences = itertools.count()
+        loop = LoopGuard()
         turn.prompt_started = time.monotonic()
         for piece in turn.llm.stream(
             turn.plan.messages,
@@ -393,11 +395,19 @@ class Assistant:
             if turn.first_token_at is None:
                 turn.first_token_at = time.monotonic()
             pieces.append(piece)
+            if loop.feed(piece):  # the same line again and again: stop, keep one copy
+                turn.emit(
+                    EventType.NOTICE,
+                    code="llm-loop",
+                    message="The reply began repeating itself, so Hearth stopped it there.",
+                    details="",
+                )
+                break
             turn.emit(EventType.TOKEN, text=piece)
             for sentence in splitter.feed(piece):
                 turn.emit(EventType.SENTENCE, index=next(sentences), text=sentence)
         turn.finished_at = time.monotonic()
-        turn.result.reply = "".join(pieces)
+        turn.result.reply = loop.trimmed() if loop.cut_at is not None else "".join(pieces)
         turn.result.cancelled = turn.cancel.is_cancelled()
         if not turn.result.cancelled:
             for sentence in splitter.flush():

@@ -352,9 +352,15 @@ class ChatView(QScrollArea):
             self._reply.set_text(self._reply.text + self._pending)
             self._pending = ""
 
-    def finish_reply(self, footer: str = "", *, drop_if_empty: bool = False) -> None:
+    def finish_reply(
+        self, footer: str = "", *, drop_if_empty: bool = False, text: str | None = None
+    ) -> None:
+        """``text``: the reply as it was kept, when it differs from what streamed (a reply
+        stopped and trimmed because it repeated itself)."""
         self._render_timer.stop()
         self._render_pending()
+        if text is not None and self._reply is not None and text != self._reply.text:
+            self._reply.set_text(text)
         bubble, self._reply = self._reply, None
         if bubble is None:
             return

@@ -299,7 +299,10 @@ class TurnPresenter(QObject):
             spoken = describe_breakdown(voice_breakdown(self._events))
             if spoken and not footer:
                 footer = spoken.split(" (")[0]
-            self.chat.finish_reply(footer, drop_if_empty=True)
+            kept = event.data.get("reply")
+            self.chat.finish_reply(
+                footer, drop_if_empty=True, text=kept if isinstance(kept, str) and kept else None
+            )
         self._reply_bubble = None
         heard_nothing = any(
             e.type is EventType.TRANSCRIPT and e.data.get("heard_nothing") for e in self._events

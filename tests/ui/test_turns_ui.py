@@ -139,3 +139,14 @@ def test_any_failing_background_job_reaches_a_notification(
     with qtbot.waitSignal(quiet.finished, timeout=5000):
         pass
     assert sum("background broke" in m for m in messages(window)) == 1
+
+
+def test_a_reply_that_repeats_itself_is_stopped_shown_once_and_explained(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    line = "I am not sure about that, but here is what I know."
+    window = make_window(FakeLanguageModel(" ".join([line] * 30)))
+    send(qtbot, window, "tell me about it")
+    wait_turn(qtbot, window)
+    assert texts(window)[-1] == ("assistant", line)
+    assert any("repeating itself" in m for m in messages(window))
