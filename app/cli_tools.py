@@ -162,17 +162,7 @@ def _day(text: str) -> date:
 
 
 def _import(cal: Any, path: Path) -> int:
-    from app.core.tools.calendar import MAX_IMPORT_BYTES
-
-    try:
-        if not path.is_file():
-            return _fail(f"{path} is not a file.")
-        if path.stat().st_size > MAX_IMPORT_BYTES:
-            return _fail(f"{path.name} is over 20 MB; Hearth reads calendar files up to 20 MB.")
-        data = path.read_bytes()
-    except OSError as exc:
-        return _fail(f"{path} could not be read: {exc.strerror or exc}.")
-    added, skipped = cal.import_ics(data)
+    added, skipped = cal.import_file(path)
     note = f"; {skipped} part{'s' if skipped != 1 else ''} could not be read" if skipped else ""
     print(
         safe(f"Imported {len(added)} event{'s' if len(added) != 1 else ''} from {path.name}{note}.")
@@ -181,15 +171,7 @@ def _import(cal: Any, path: Path) -> int:
 
 
 def _export(cal: Any, path: Path) -> int:
-    data = cal.export_ics()
-    partial = path.with_name(path.name + ".partial")
-    try:
-        partial.write_bytes(data)
-        partial.replace(path)  # a full disk leaves the old file, never half of a new one
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        return _fail(f"{path} could not be written: {exc.strerror or exc}.")
-    count = len(cal.store.events())
+    count = cal.export_file(path)
     print(safe(f"Exported {count} event{'s' if count != 1 else ''} to {path}."))
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut, QTextCharFormat
@@ -271,21 +272,11 @@ class AgendaWindow(QWidget):
             self.import_file(name)
 
     def import_file(self, name: str) -> None:
-        from pathlib import Path
-
-        from app.core.tools.calendar import MAX_IMPORT_BYTES
-
         path = Path(name)
         try:
-            if path.stat().st_size > MAX_IMPORT_BYTES:
-                self.calendar_bar.tell(f"{path.name} is over 20 MB; Hearth reads up to 20 MB.")
-                return
-            added, skipped = self.calendar.import_ics(path.read_bytes())
-        except OSError as exc:
-            self.calendar_bar.tell(f"{path.name} could not be read: {exc.strerror or exc}.")
-            return
+            added, skipped = self.calendar.import_file(path)
         except AssistantError as exc:
-            self.calendar_bar.tell(f"{path.name}: {exc.message}")
+            self.calendar_bar.tell(exc.message)
             return
         note = (
             f" ({skipped} part{'s' if skipped != 1 else ''} could not be read)" if skipped else ""
@@ -302,18 +293,12 @@ class AgendaWindow(QWidget):
             self.export_file(name)
 
     def export_file(self, name: str) -> None:
-        from pathlib import Path
-
-        path = Path(name)
-        partial = path.with_name(path.name + ".partial")
         try:
-            partial.write_bytes(self.calendar.export_ics())
-            partial.replace(path)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            self.calendar_bar.tell(f"{path.name} could not be written: {exc.strerror or exc}.")
+            self.calendar.export_file(Path(name))
+        except AssistantError as exc:
+            self.calendar_bar.tell(exc.message)
             return
-        self.calendar_bar.tell(f"Exported the calendar to {path}.")
+        self.calendar_bar.tell(f"Exported the calendar to {name}.")
 
     # -- reminders ----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -263,6 +264,33 @@ class Calendar:
             cal.add_component(_vevent(event))
         cal.add_missing_timezones()
         return bytes(cal.to_ical())
+
+    def import_file(self, path: Path) -> tuple[list[Event], int]:
+        """:meth:`import_ics` of a file; ToolError says plainly why one cannot be read."""
+        try:
+            if not path.is_file():
+                raise ToolError(f"{path.name} is not a file.")
+            if path.stat().st_size > MAX_IMPORT_BYTES:
+                raise ToolError(
+                    f"{path.name} is over 20 MB; Hearth reads calendar files up to 20 MB."
+                )
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ToolError(f"{path.name} could not be read: {exc.strerror or exc}.") from exc
+        return self.import_ics(data)
+
+    def export_file(self, path: Path) -> int:
+        """Every event to ``path`` as iCalendar, written whole or not at all (a full disk
+        leaves the old file); returns how many events were written."""
+        data = self.export_ics()
+        partial = path.with_name(path.name + ".partial")
+        try:
+            partial.write_bytes(data)
+            partial.replace(path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise ToolError(f"{path.name} could not be written: {exc.strerror or exc}.") from exc
+        return len(self.store.events())
 
     def import_ics(self, data: bytes) -> tuple[list[Event], int]:
         """Adds the file's events (one with a UID already here replaces it); returns what was
