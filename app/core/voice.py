@@ -242,8 +242,9 @@ class VoicePipeline:
         self.output = output
         self.options = options or SpeechOptions()
         self.gate = gate or ForegroundGate()
-        self.speech_cache = SpeechCache()
         """Held while the user speaks, while a voice turn runs and while Hearth speaks."""
+        self.speech_cache = SpeechCache()
+        """Sentences made ahead of time (:meth:`presynthesize`), spoken from here."""
 
     def set_speech_to_text(self, stt: SpeechToText) -> SpeechToText:
         """Use ``stt`` from the next recording on; returns the old one (caller closes it)."""

@@ -22,7 +22,7 @@ from app.core.tools.base import (
     first_up,
     object_schema,
 )
-from app.core.tools.calendar import Calendar, Event, Occurrence
+from app.core.tools.calendar import UTC, Calendar, Event, Occurrence
 from app.core.tools.repeat import parse_repeat
 from app.core.tools.when import parse_when
 
@@ -218,7 +218,7 @@ def read_range(said: str, now: datetime) -> tuple[date, date, str] | None:
         return saturday, saturday + timedelta(days=1), "next weekend"
     if s in ("today", "tonight", "this evening", "this afternoon", "this morning"):
         return today, today, "today"
-    found = parse_when(s, now, now.tzinfo or _utc())
+    found = parse_when(s, now, now.tzinfo or UTC)
     if found is None:
         return None
     day = found.at.date()
@@ -228,12 +228,6 @@ def read_range(said: str, now: datetime) -> tuple[date, date, str] | None:
 def _on(day: date, today: date) -> str:
     words = day_words(day, today)
     return words if words in ("today", "tomorrow") else f"on {words}"
-
-
-def _utc() -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("UTC")
 
 
 def _clash_names(clashes: Sequence[Occurrence], calendar: Calendar) -> str:

@@ -11,14 +11,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from app.core.errors import AssistantError
 from app.core.handlers import Action, Confirmation, Handled, Request
 from app.core.tools.base import Risk, ToolCall, ToolRegistry, ToolResult
 from app.core.tools.fallback import ask_words
-from app.core.tools.follow_up import FollowUps, incomplete
+from app.core.tools.follow_up import Asked, FollowUps, incomplete
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    call: ToolCall | None = None
+    ask: tuple[str, str] | None = None
+    """(the question, the sentence its answer completes): "set a timer" lacks its length."""
+    never_mind: bool = False
+    """The answer to a follow-up question was "never mind"."""
 
 
 class ToolHandler:
@@ -37,50 +47,33 @@ class ToolHandler:
         self.follow_ups = FollowUps()
 
     def claims(self, request: Request) -> bool:
-        if incomplete(request.text) is not None:
-            return True
-        asked = self.follow_ups.waiting(request.conversation_id)
-        if asked is not None and (
-            FollowUps.never_mind(request.text)
-            or self.match(FollowUps.complete(asked, request.text)) is not None
-        ):
-            return True
-        return self.match(request.text) is not None
+        return self._read(request, self.follow_ups.waiting(request.conversation_id)) is not None
 
     def handle(self, request: Request) -> Handled | None:
-        answered = self._follow_up(request)
-        if answered is not None:
-            return answered
         started = time.perf_counter()
-        call = self.match(request.text)
-        log.debug("tool match in %.1f ms: %s", (time.perf_counter() - started) * 1000, call)
-        if call is None:
-            lacking = incomplete(request.text)
-            if lacking is not None:  # "set a timer": ask for the length, then do it
-                self.follow_ups.ask(request.conversation_id, *lacking)
-                return Handled(lacking[0])
+        reading = self._read(request, self.follow_ups.take(request.conversation_id))
+        log.debug("tool match in %.1f ms: %s", (time.perf_counter() - started) * 1000, reading)
+        if reading is not None and reading.never_mind:
+            return Handled("All right, I did nothing.")
+        if reading is not None and reading.ask is not None:  # "set a timer": how long?
+            self.follow_ups.ask(request.conversation_id, *reading.ask)
+            return Handled(reading.ask[0])
+        call = reading.call if reading is not None else None
         if call is None and self.choose is not None:
             call = self.choose(request.text)
-        if call is None:
-            return None
-        return self.perform(call)
+        return self.perform(call) if call is not None else None
 
     def preview(self, request: Request) -> str | None:
         """The reply :meth:`handle` would give, worked out without changing anything (a
         read is run, a destructive call gives its question, a creating tool its own
         ``preview``); None when there is none to foresee. For speaking a spoken command's
         confirmation the moment push-to-talk is let go."""
-        asked = self.follow_ups.waiting(request.conversation_id)
-        if asked is not None:
-            text = FollowUps.complete(asked, request.text)
-            if FollowUps.never_mind(request.text):
-                return None
-        else:
-            text = request.text
-            lacking = incomplete(text)
-            if lacking is not None and self.match(text) is None:
-                return lacking[0]
-        call = self.match(text)
+        reading = self._read(request, self.follow_ups.waiting(request.conversation_id))
+        if reading is None or reading.never_mind:
+            return None
+        if reading.ask is not None:
+            return reading.ask[0]
+        call = reading.call
         tool = self.registry.get(call.tool) if call is not None else None
         if call is None or tool is None:
             return None
@@ -96,16 +89,22 @@ class ToolHandler:
         except AssistantError as exc:
             return exc.message
 
-    def _follow_up(self, request: Request) -> Handled | None:
-        """The answer to "For how long?" and the like, completing the command it was
-        asked for; None when nothing was asked or the words are no answer to it."""
-        asked = self.follow_ups.take(request.conversation_id)
-        if asked is None:
-            return None
-        if FollowUps.never_mind(request.text):
-            return Handled("All right, I did nothing.")
-        call = self.match(FollowUps.complete(asked, request.text))
-        return self.perform(call) if call is not None else None
+    def _read(self, request: Request, asked: Asked | None) -> _Reading | None:
+        """What the templates make of the words, after ``asked`` (the follow-up question
+        waiting in this conversation, if any); None when they make nothing of them (the model
+        fallback may still). One reading serves :meth:`claims`, :meth:`handle` and
+        :meth:`preview`, so the three always agree."""
+        if asked is not None:
+            if FollowUps.never_mind(request.text):
+                return _Reading(never_mind=True)
+            call = self.match(FollowUps.complete(asked, request.text))
+            if call is not None:
+                return _Reading(call=call)
+        call = self.match(request.text)  # no answer to the question: the words on their own
+        if call is not None:
+            return _Reading(call=call)
+        lacking = incomplete(request.text)
+        return _Reading(ask=lacking) if lacking is not None else None
 
     def perform(self, call: ToolCall) -> Handled:
         tool = self.registry.get(call.tool)
