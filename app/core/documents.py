@@ -43,8 +43,24 @@ class DocumentError(AssistantError):
     code = "document"
 
 
+PageProgress = Callable[[int, int], None]
+"""Called with (pages done, pages in all) while a slow reading (OCR of a scan) goes on."""
+
+
 class DocumentReader(Protocol):
-    def read(self, name: str, data: bytes) -> str:
+    def version(self, name: str) -> int:
+        """The version of the reading of files like ``name``: a file indexed by an older one
+        is read again (once) even though it did not change."""
+        ...
+
+    def read(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        progress: PageProgress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> str:
         """The text of a file called ``name`` (its suffix says the format) with content
         ``data``; raises DocumentError for a file that cannot be read. The indexer opens the
         file itself (regular files only, see app.core.files) and hands over its bytes."""
@@ -67,6 +83,8 @@ class FileState:
     """Why it failed, or (indexed) a note such as where a very long file was cut."""
     done: int = 0
     """Chunks 0 .. done-1 are stored (all of them once indexed); a resumed run starts here."""
+    reader: int = 0
+    """The version of the reading (DocumentReader.version) that made the stored chunks."""
 
     @property
     def stored_whole(self) -> bool:
@@ -175,6 +193,11 @@ class IndexProgress:
     current_done: int = 0
     current_total: int = 0
     """Chunks of the file in hand: stored so far (an earlier run's included), and in all."""
+    pages_done: int = 0
+    pages_total: int = 0
+    """Scanned pages of the file in hand read by OCR so far, and in all (0: none)."""
+    reread: int = 0
+    """Files read again because a better reader came (not because they changed)."""
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -187,9 +210,14 @@ class IndexProgress:
     def describe(self) -> str:
         """One line of progress: 3 of 10 files, 1,200 passages · big.txt part 812 of 14,125."""
         text = f"{self.files_done} of {self.files_total} files, {self.chunks_done:,} passages"
+        if self.reread:
+            text += f" ({self.reread} read again with the new PDF reader)"
         if self.current:
             text += f" · {self.current}"
-            if self.current_total > SLICE_CHUNKS:
+            if self.pages_total:
+                page = min(self.pages_done + 1, self.pages_total)
+                text += f" reading scanned page {page:,} of {self.pages_total:,}"
+            elif self.current_total > SLICE_CHUNKS:
                 text += f" part {self.current_done:,} of {self.current_total:,}"
         return text
 
@@ -209,6 +237,8 @@ class IndexReport:
     """Chunks embedded in this run."""
     reused: int = 0
     """Chunks an interrupted run had already stored, which this run did not embed again."""
+    reread: int = 0
+    """Unchanged files read again by a newer reader (PDFs after the PDF reader improved)."""
     cancelled: bool = False
 
     def summary(self) -> str:
@@ -222,6 +252,8 @@ class IndexReport:
             parts.append(f"{len(self.removed)} removed")
         if self.failed:
             parts.append(f"{len(self.failed)} skipped")
+        if self.reread:
+            parts.append(f"{self.reread} read again with the new PDF reader")
         if self.notes:
             parts.append(f"{len(self.notes)} cut short")
         text = ", ".join(parts)
@@ -330,7 +362,9 @@ class Indexer:
         todo: list[_Todo] = []
         for folder in folders:
             todo += self._scan(folder, report, retry_failed)
-        run = _Run(report, IndexProgress(files_total=len(todo)), cancel, wait, tick)
+        run = _Run(
+            report, IndexProgress(files_total=len(todo), reread=report.reread), cancel, wait, tick
+        )
         tick(run.progress)
         deferred: list[_Todo] = []
         for item in todo:
@@ -382,14 +416,17 @@ class Indexer:
             present.add(key)
             before = known.get(key)
             st = checked.stat
+            newer_reader = before is not None and before.reader < self.reader.version(key)
             if before is not None and (before.size, before.mtime_ns) == (
                 st.st_size,
                 st.st_mtime_ns,
             ):
-                if before.status == "indexed":
+                if before.status == "indexed" and newer_reader:
+                    report.reread += 1  # read once more, by the better reader
+                elif before.status == "indexed":
                     report.unchanged += 1
                     continue
-                if before.status == "failed" and not retry_failed:
+                elif before.status == "failed" and not retry_failed and not newer_reader:
                     report.failed.append((key, before.error))  # still broken: not read again
                     continue
             todo.append(_Todo(folder, root, path, st, before))
@@ -405,13 +442,26 @@ class Indexer:
         report, progress = run.report, run.progress
         path, before, st = item.path, item.before, item.stat
         key = str(path)
+        version = self.reader.version(path.name)
 
         def record(
-            sha: str, status: str, chunks: int = 0, error: str = "", done: int = 0
+            sha: str,
+            status: str,
+            *,
+            chunks: int = 0,
+            error: str = "",
+            done: int = 0,
+            reader: int = version,
         ) -> FileState:
-            state = FileState(key, st.st_size, st.st_mtime_ns, sha, status, chunks, error, done)
+            state = FileState(
+                key, st.st_size, st.st_mtime_ns, sha, status, chunks, error, done, reader
+            )
             self.state.put(item.folder, state)
             return state
+
+        def pages(done: int, total: int) -> None:
+            progress.pages_done, progress.pages_total = done, total
+            run.tick(progress)
 
         run.wait()
         progress.current, progress.current_done, progress.current_total = path.name, 0, 0
@@ -421,12 +471,18 @@ class Indexer:
                 path, max_bytes=MAX_FILE_BYTES, inside=item.root, what="a document"
             )
             sha = hashlib.sha256(data).hexdigest()
-            if before is not None and before.stored_whole and before.sha256 == sha:
+            same = before is not None and before.sha256 == sha and before.reader == version
+            if before is not None and before.stored_whole and same:
                 # Touched (or readable again), not changed: new mtime, the same chunks.
-                record(sha, "indexed", before.chunks, before.error, before.chunks)
+                record(sha, "indexed", chunks=before.chunks, error=before.error, done=before.chunks)
                 report.unchanged += 1
                 return None
-            text = self.reader.read(path.name, data)
+            try:
+                text = self.reader.read(path.name, data, progress=pages, cancel=run.cancel)
+            finally:
+                progress.pages_done = progress.pages_total = 0
+            if run.cancel.is_cancelled():
+                return None  # as it was: the next run reads it again
             text, note = cut_long_text(text, path.name, self.max_text_chars)
             del data
             chunks = chunk_text(text, self.max_chars)
@@ -434,7 +490,7 @@ class Indexer:
             if (
                 before is not None
                 and before.status != "failed"
-                and before.sha256 == sha
+                and same
                 and before.chunks == len(chunks)
             ):
                 start = min(before.done, len(chunks))  # an interrupted run stored these
@@ -443,7 +499,7 @@ class Indexer:
                 self.store.delete("document", [chunk_id(key, i) for i in stale])
             if start and limit is not None:
                 report.reused += start
-            state = record(sha, "pending", len(chunks), note, start)
+            state = record(sha, "pending", chunks=len(chunks), error=note, done=start)
             progress.current_done, progress.current_total = start, len(chunks)
             end = len(chunks) if limit is None else min(len(chunks), start + limit)
             now = time.time()
@@ -475,19 +531,23 @@ class Indexer:
                     vectors,
                 )
                 # Only once the batch is durable: a kill from here on does not redo it.
-                state = record(sha, "pending", len(chunks), note, first + len(batch))
+                state = record(
+                    sha, "pending", chunks=len(chunks), error=note, done=first + len(batch)
+                )
                 progress.chunks_done += len(batch)
                 progress.current_done = first + len(batch)
                 report.embedded += len(batch)
                 run.tick(progress)
             if end < len(chunks):
                 return state
-            record(sha, "indexed", len(chunks), note, len(chunks))
+            record(sha, "indexed", chunks=len(chunks), error=note, done=len(chunks))
             report.indexed.append(key)
             report.chunks += len(chunks)
             if note:
                 report.notes.append((key, note))
         except (DocumentError, FileRefusedError) as exc:
+            if run.cancel.is_cancelled():
+                return None  # stopped while reading, not broken: as it was
             log.info("skipped %s: %s", key, exc.message)  # the report tells the user
             report.failed.append((key, exc.message))
             self.store.delete_where("document", "path", key)
@@ -500,7 +560,14 @@ class Indexer:
             if before is None:
                 record("", "unreadable", error=message)
             else:
-                record(before.sha256, "unreadable", before.chunks, message, before.done)
+                record(
+                    before.sha256,
+                    "unreadable",
+                    chunks=before.chunks,
+                    error=message,
+                    done=before.done,
+                    reader=before.reader,
+                )
         return None
 
     def _drop(self, path: str) -> None:

@@ -28,11 +28,12 @@ CREATE TABLE IF NOT EXISTS files (
     chunks INTEGER NOT NULL DEFAULT 0,
     error TEXT NOT NULL DEFAULT '',
     updated_at REAL NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0
+    done INTEGER NOT NULL DEFAULT 0,
+    reader INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS files_by_folder ON files(folder);
 """
-VERSION = 1
+VERSION = 2
 MIGRATIONS = {
     # 0 -> 1: resumable files (how many chunks are stored); files that failed before the
     # failures were told apart (a permission error was never retried) get one more try.
@@ -41,6 +42,9 @@ MIGRATIONS = {
         "UPDATE files SET done = chunks WHERE status = 'indexed'",
         "UPDATE files SET status = 'unreadable' WHERE status = 'failed'",
     ),
+    # 1 -> 2: which reader made a file's chunks (0: the first; PDFs read by pypdf, which lost
+    # the spaces of TeX-made PDFs, are read once more by the newer reader).
+    2: ("ALTER TABLE files ADD COLUMN reader INTEGER NOT NULL DEFAULT 0",),
 }
 
 
@@ -110,7 +114,7 @@ class SqliteIndexState:
 
     def files(self, folder: str) -> dict[str, FileState]:
         rows = self._run(
-            "SELECT path, size, mtime_ns, sha256, status, chunks, error, done FROM files "
+            "SELECT path, size, mtime_ns, sha256, status, chunks, error, done, reader FROM files "
             "WHERE folder = ?",
             (folder,),
         )
@@ -124,6 +128,7 @@ class SqliteIndexState:
                 int(r[5]),
                 str(r[6]),
                 int(r[7]),
+                int(r[8]),
             )
             for r in rows
         }
@@ -131,8 +136,8 @@ class SqliteIndexState:
     def put(self, folder: str, state: FileState) -> None:
         self._run(
             "INSERT OR REPLACE INTO files "
-            "(path, folder, size, mtime_ns, sha256, status, chunks, error, updated_at, done) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "(path, folder, size, mtime_ns, sha256, status, chunks, error, updated_at, done, "
+            "reader) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 state.path,
                 folder,
@@ -144,6 +149,7 @@ class SqliteIndexState:
                 state.error,
                 time.time(),
                 state.done,
+                state.reader,
             ),
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from app.core.documents import (
     DocumentError,
     Indexer,
     IndexProgress,
+    PageProgress,
     chunk_id,
     chunk_text,
 )
@@ -20,16 +22,38 @@ from tests.fakes import FakeTextEmbedder, ListMemoryStore
 
 
 class PlainReader:
-    """Reads files as UTF-8; any file named bad* is "corrupt"."""
+    """Reads files as UTF-8; any file named bad* is "corrupt"; a file named scan* is read
+    "page by page" (one page per line), asking ``on_page`` before each."""
 
     def __init__(self) -> None:
         self.read_paths: list[str] = []
+        self.versions: dict[str, int] = {}
+        self.on_page: Callable[[int], None] = lambda _n: None
 
-    def read(self, name: str, data: bytes) -> str:
+    def version(self, name: str) -> int:
+        return self.versions.get(Path(name).suffix, 0)
+
+    def read(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        progress: PageProgress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> str:
         self.read_paths.append(name)
         if name.startswith("bad"):
             raise DocumentError(f"{name} is not a readable PDF (damaged or incomplete).")
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
+        if name.startswith("scan"):
+            lines = text.splitlines()
+            for number in range(len(lines)):
+                if progress is not None:
+                    progress(number, len(lines))
+                self.on_page(number)
+                if cancel is not None and cancel.is_cancelled():
+                    raise DocumentError(f"Reading {name} was stopped.")
+        return text
 
 
 def test_chunks_cover_the_text_within_the_size_with_overlap() -> None:
@@ -395,3 +419,60 @@ def test_an_index_made_before_resumable_files_is_migrated(tmp_path: Path) -> Non
     assert files["/f/b.txt"].status == "unreadable"  # tried again on the next run
     state.close()
     assert SqliteIndexState(db).files("/f") == files  # opening again changes nothing
+
+
+def test_files_read_by_an_older_reader_are_read_once_more_by_the_new_one(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path)
+    rig.write("manual.pdf", "Thewordsrantogether.")
+    rig.write("notes.txt", "Plain notes stay as they are.")
+    rig.indexer.run()
+    rig.reader.versions[".pdf"] = 1  # a better PDF reader came with an update
+    rig.reader.read_paths.clear()
+    seen: list[str] = []
+    report = rig.indexer.run(progress=lambda p: seen.append(p.describe()))
+    assert rig.reader.read_paths == ["manual.pdf"]  # the text file is not read again
+    assert report.reread == 1 and "1 read again with the new PDF reader" in report.summary()
+    assert any("read again with the new PDF reader" in line for line in seen)
+    assert rig.indexer.run().reread == 0  # once only
+    assert rig.reader.read_paths == ["manual.pdf"]
+
+
+def test_a_file_indexed_before_readers_had_versions_is_read_again_after_migration(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    rig = Rig(tmp_path)
+    rig.write("manual.pdf", "Some text.")
+    rig.indexer.run()
+    rig.state.close()
+    db = sqlite3.connect(tmp_path / "index.sqlite3")  # as version 1 left it: no reader column
+    db.execute("ALTER TABLE files DROP COLUMN reader")
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    rig.state = SqliteIndexState(tmp_path / "index.sqlite3")
+    assert rig.state.files(str(rig.folder))[str(rig.folder / "manual.pdf")].reader == 0
+    rig.reader.versions[".pdf"] = 1
+    rig.indexer = Indexer(rig.reader, rig.embedder, rig.store, rig.state, max_chars=200)
+    assert rig.indexer.run().reread == 1
+
+
+def test_reading_a_scan_shows_its_pages_and_a_stop_keeps_the_file_for_the_next_run(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path)
+    rig.write("scan.pdf", "\n".join(f"Page {n} of the scanned letter." for n in range(1, 6)))
+    cancel = CancelToken()
+    rig.reader.on_page = lambda n: cancel.cancel() if n == 2 else None
+    seen: list[str] = []
+    report = rig.indexer.run(cancel=cancel, progress=lambda p: seen.append(p.describe()))
+    assert any(line.endswith("scan.pdf reading scanned page 3 of 5") for line in seen)
+    assert report.cancelled and not report.failed  # stopped, not broken
+    assert rig.chunks_of("scan.pdf") == []
+    rig.reader.on_page = lambda _n: None
+    report = rig.indexer.run()
+    assert report.indexed == [str(rig.folder / "scan.pdf")] and not report.failed
+    assert any("Page 5 of the scanned letter." in c for c in rig.chunks_of("scan.pdf"))
