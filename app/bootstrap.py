@@ -21,6 +21,7 @@ from app.core.memory import Memory, remembered
 from app.core.ports import (
     ImageEmbedder,
     LanguageModel,
+    Ocr,
     SpeechToText,
     TextEmbedder,
     TextToSpeech,
@@ -34,7 +35,14 @@ from app.engines.piper_tts import PiperTextToSpeech
 from app.engines.rapid_ocr import RapidOcr
 from app.engines.whisper_stt import WhisperSpeechToText
 from app.filelock import APP_HOLDER, FileLock
-from app.settings import DEFAULT_MODEL, Paths, Settings, load_settings, save_settings
+from app.settings import (
+    DEFAULT_MODEL,
+    SERVER_MODEL,
+    Paths,
+    Settings,
+    load_settings,
+    save_settings,
+)
 from app.store.chroma_memory import ChromaMemory
 from app.store.history import SqliteConversationStore
 from app.store.image_files import ImageFiles
@@ -43,7 +51,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
     from app.ui.main_window import MainWindow
-    from app.workers.backend import AssistantBackend, ImageModelInfo
+    from app.workers.backend import AssistantBackend, ImageModelInfo, ModelChoice
     from app.workers.global_keys import GlobalTalkKey
     from app.workers.voice import VoiceController
 
@@ -54,6 +62,8 @@ def make_language_model(
     registry: ModelRegistry, model_id: str, settings: Settings
 ) -> LanguageModel:
     """A lazily loaded model: locating, assembling and verifying happen in load()."""
+    if model_id == SERVER_MODEL:
+        return make_server_model(settings)
     try:
         spec = registry.spec(model_id)
     except ModelError:
@@ -68,6 +78,23 @@ def make_language_model(
         n_threads=settings.llm_threads,
         verify=registry.verifier(spec.id),
     )
+
+
+def make_server_model(settings: Settings) -> LanguageModel:
+    """The chat model on the user's own server; the privacy guard lets exactly its host and
+    port through (nothing connects until load())."""
+    from app.engines.openai_llm import OpenAILanguageModel
+    from app.privacy import GUARD
+
+    llm = OpenAILanguageModel(
+        settings.model_server_url,
+        model=settings.model_server_model,
+        api_key=settings.model_server_key,
+        n_ctx=settings.context_tokens,
+    )
+    if llm.host is not None and llm.port is not None:
+        GUARD.allow(llm.host, llm.port)  # the one address the user chose
+    return llm
 
 
 def make_speech_to_text(registry: ModelRegistry, model_id: str, settings: Settings) -> SpeechToText:
@@ -186,12 +213,17 @@ def build_memory(paths: Paths, settings: Settings, registry: ModelRegistry | Non
     return Memory(make_text_embedder(registry, settings), open_memory_store(paths, settings))
 
 
-def make_indexer(paths: Paths, memory: Memory) -> Indexer:
+def make_indexer(paths: Paths, memory: Memory, ocr: Ocr | None = None) -> Indexer:
+    """The folder indexer; scanned PDFs are read by ``ocr`` (the images' own, in the app; it
+    loads on the first scan only)."""
     from app.engines.document_reader import LocalDocumentReader
     from app.store.index_state import SqliteIndexState
 
     return Indexer(
-        LocalDocumentReader(), memory.embedder, memory.store, SqliteIndexState(paths.index_db)
+        LocalDocumentReader(ocr or RapidOcr()),
+        memory.embedder,
+        memory.store,
+        SqliteIndexState(paths.index_db),
     )
 
 
@@ -222,6 +254,34 @@ def open_memory_store(paths: Paths, settings: Settings) -> ChromaMemory:
     return ChromaMemory.open(paths.memory_dir)
 
 
+def chat_model_choices(registry: ModelRegistry) -> list[ModelChoice]:
+    """The chat models of the manifest as the settings dialog lists them: what each is good
+    at, its measured speed, and whether it is installed (or what to install)."""
+    from app.workers.backend import ModelChoice
+
+    out = []
+    for spec in registry.of_kind("llm"):
+        ok = registry.is_available(spec.id)
+        problem = ""
+        if not ok:
+            try:
+                registry.resolve(spec.id)
+            except ModelError as exc:
+                problem = exc.message
+        out.append(
+            ModelChoice(
+                spec.id,
+                spec.title,
+                spec.notes,
+                ok,
+                problem,
+                generation_tps=spec.generation_tps,
+                prompt_tps=spec.prompt_tps,
+            )
+        )
+    return out
+
+
 def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> int:
     """Start the desktop app; returns the process exit code. ``background``: start in the
     tray without a window (at login), ready to ring timers and reminders."""
@@ -231,7 +291,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> 
     from app.ui.main_window import MainWindow
     from app.ui.single_instance import ActivationServer, ask_running_instance_to_activate
     from app.ui.theme import ASSETS, apply_theme
-    from app.workers.backend import AssistantBackend, ModelChoice
+    from app.workers.backend import AssistantBackend
     from app.workers.memory_service import MemoryService
     from app.workers.voice import VoiceOptions
 
@@ -274,30 +334,19 @@ def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> 
         return 1
     apply_theme(app, core.settings.theme)
 
-    def models() -> list[ModelChoice]:
-        out = []
-        for spec in core.registry.of_kind("llm"):
-            ok = core.registry.is_available(spec.id)
-            problem = ""
-            if not ok:
-                try:
-                    core.registry.resolve(spec.id)
-                except ModelError as exc:
-                    problem = exc.message
-            out.append(ModelChoice(spec.id, spec.title, spec.notes, ok, problem))
-        return out
-
     backend = AssistantBackend(
         core.assistant,
         core.store,
         core.settings,
         model_factory=lambda model_id, s: make_language_model(core.registry, model_id, s),
-        models=models,
+        models=lambda: chat_model_choices(core.registry),
         save_settings=lambda s: save_settings(paths.settings_file, s),
         data_dir=str(paths.data_dir),
         intake=PillowIntake(),
         embedder_factory=make_image_embedder,
-        memory_service=MemoryService(core.memory, make_indexer(paths, core.memory), core.gate),
+        memory_service=MemoryService(
+            core.memory, make_indexer(paths, core.memory, core.assistant.images_ocr()), core.gate
+        ),
         image_model_importer=lambda arch, file, config, progress, cancel: import_image_model(
             arch, file, config, progress, cancel, models_dir=paths.image_models_dir
         ),

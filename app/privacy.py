@@ -89,7 +89,8 @@ class NetworkGuard:
     def __init__(self) -> None:
         self.blocked: list[Attempt] = []
         self.allowed = 0
-        self._allowed_hosts: set[str] = set()
+        self._allowed_hosts: dict[str, set[int | None]] = {}
+        """Allowed name or address -> its allowed ports (None: every port)."""
         self._lock = threading.Lock()
         self._originals: dict[str, Callable[..., Any]] = {}
 
@@ -97,24 +98,37 @@ class NetworkGuard:
     def installed(self) -> bool:
         return bool(self._originals)
 
-    def allow(self, host: str) -> None:
-        """Let connections to one host the user configured (a shared memory server) through.
+    def allow(self, host: str, port: int | None = None) -> None:
+        """Let connections to one host the user configured (a shared memory server, a model
+        server) through: on ``port`` only when given, else on any port.
 
         Only that name and the addresses it resolves to; everything else stays refused."""
         with self._lock:
-            self._allowed_hosts.add(host.strip().strip("[]").lower())
-        log.info("privacy guard: connections to %s allowed (configured by the user)", host)
+            self._allow_locked(_host_key(host), port)
+        where = f"{host}:{port}" if port is not None else host
+        log.info("privacy guard: connections to %s allowed (configured by the user)", where)
 
-    def _allowed_host(self, host: object) -> bool:
+    def _allow_locked(self, host: str, port: int | None) -> None:
+        ports = self._allowed_hosts.setdefault(host, set())
+        ports.add(port)
+
+    def _allowed_host(self, host: object, port: object = None) -> bool:
         if isinstance(host, bytes):
             host = host.decode("ascii", "replace")
         if not isinstance(host, str):
             return False
         with self._lock:
-            return host.strip().strip("[]").lower() in self._allowed_hosts
+            ports = self._allowed_hosts.get(_host_key(host))
+        if not ports:
+            return False
+        return None in ports or _port_number(port) in ports
+
+    def _allowed_ports(self, host: str) -> set[int | None]:
+        with self._lock:
+            return set(self._allowed_hosts.get(_host_key(host), ()))
 
     def _check(self, operation: str, host: object, port: object = None) -> None:
-        if is_loopback_host(host) or self._allowed_host(host):
+        if is_loopback_host(host) or self._allowed_host(host, port):
             with self._lock:
                 self.allowed += 1
             return
@@ -163,9 +177,13 @@ class NetworkGuard:
         def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
             guard._check("resolve", host, args[0] if args else kwargs.get("port"))
             found = original_getaddrinfo(host, *args, **kwargs)
-            if not is_loopback_host(host) and guard._allowed_host(host):
+            if not is_loopback_host(host) and isinstance(host, str | bytes):
+                name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
+                ports = guard._allowed_ports(name)
                 with guard._lock:  # the addresses of an allowed name are allowed too
-                    guard._allowed_hosts.update(str(info[4][0]).lower() for info in found)
+                    for info in found:
+                        for allowed in ports:
+                            guard._allow_locked(_host_key(str(info[4][0])), allowed)
             return found
 
         socket.socket.connect = connect  # type: ignore[method-assign,assignment]
@@ -193,6 +211,19 @@ class NetworkGuard:
                 "allowed_loopback": self.allowed,
             }
         path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def _host_key(host: str) -> str:
+    return host.strip().strip("[]").lower()
+
+
+def _port_number(port: object) -> int | None:
+    """A port as getaddrinfo or connect gets it (int, digits, service name) as a number."""
+    if isinstance(port, bytes):
+        port = port.decode("ascii", "replace")
+    if isinstance(port, str) and port.strip().isdigit():
+        return int(port)
+    return port if isinstance(port, int) and not isinstance(port, bool) else None
 
 
 GUARD = NetworkGuard()

@@ -29,6 +29,8 @@ SCHEMA_VERSION = 1
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 FAST_MODEL = "smollm2-135m-instruct"
 MODEL_ALIASES = {"default": DEFAULT_MODEL, "fast": FAST_MODEL}
+SERVER_MODEL = "server"
+"""``model`` for a chat model served on the user's network (``model_server_url``)."""
 DEFAULT_STT = "whisper-tiny.en"
 STT_ALIASES = {"tiny": DEFAULT_STT, "tiny.en": DEFAULT_STT, "base": "whisper-base"}
 STT_CHOICES = {
@@ -153,6 +155,14 @@ class Settings:
     memory_server: str = ""
     """A shared Chroma server (e.g. http://192.168.1.20:8000) instead of the embedded store
     in the data folder; the one address Hearth will connect to besides this computer."""
+    model_server_url: str = ""
+    """With ``model = "server"``: an OpenAI-compatible server on the user's network
+    (llama.cpp's llama-server, Ollama, vLLM), e.g. http://192.168.1.20:8080; the chat goes
+    there, and Hearth connects to that host and port only."""
+    model_server_model: str = ""
+    """The model name to ask that server for ("" = the first it lists)."""
+    model_server_key: str = field(default="", repr=False)
+    """The server's API key, if it wants one (sent as a bearer token)."""
     input_device: str = ""
     """Microphone id ("" for the system default)."""
     output_device: str = ""
@@ -178,6 +188,11 @@ class Settings:
         return dataclasses.replace(
             self,
             model=MODEL_ALIASES.get(self.model, self.model),
+            system_prompt=(
+                DEFAULT_SYSTEM_PROMPT
+                if self.system_prompt in PREVIOUS_SYSTEM_PROMPTS
+                else self.system_prompt
+            ),
             theme=theme,
             llm_threads=max(1, min(64, int(self.llm_threads))),
             context_tokens=max(512, min(32768, int(self.context_tokens))),
@@ -188,6 +203,12 @@ class Settings:
             speech_volume=max(0.0, min(2.0, float(self.speech_volume))),
         )
 
+
+PREVIOUS_SYSTEM_PROMPTS = (
+    "You are Hearth, a helpful assistant running entirely on the user's own computer. "
+    "Answer clearly and concisely. Use Markdown for lists and code.",
+)
+"""Defaults of earlier versions: a saved copy of one is the default, not the user's own."""
 
 # Migrations from schema N to N+1, applied in order to the raw JSON dict.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}

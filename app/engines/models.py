@@ -86,6 +86,10 @@ class ModelSpec:
     notes: str
     files: tuple[FileSpec, ...]
     alias: str = ""
+    generation_tps: float = 0.0
+    """Measured tokens/s a chat model writes an answer at (0: not measured); see the manifest."""
+    prompt_tps: float = 0.0
+    """Measured tokens/s a chat model reads its prompt (question, history, passages) at."""
 
     @property
     def size(self) -> int:
@@ -151,6 +155,8 @@ def load_manifest(path: Path | None = None) -> dict[str, ModelSpec]:
             notes=entry.get("notes", ""),
             files=files,
             alias=entry.get("alias", ""),
+            generation_tps=float(entry.get("speed", {}).get("generation", 0.0)),
+            prompt_tps=float(entry.get("speed", {}).get("prompt", 0.0)),
         )
         models[spec.id] = spec
     return models

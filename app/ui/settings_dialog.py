@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QKeySequence, QStandardItemModel
+from PySide6.QtGui import (
+    QDesktopServices,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,10 +33,35 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import AssistantError
-from app.settings import STT_CHOICES, THEMES, Settings
+from app.settings import SERVER_MODEL, STT_CHOICES, THEMES, Settings
 from app.workers.backend import ImageModelInfo, ModelChoice
 from app.workers.global_keys import unavailable_reason
 from app.workers.voice import VoiceController
+
+
+def describe_model(choice: ModelChoice) -> str:
+    """What a chat model is good at, then its measured speed (models/manifest.toml)."""
+    if choice.generation_tps <= 0 or choice.prompt_tps <= 0:
+        return choice.notes
+    speed = (
+        f"On 2 cores: answers at about {choice.generation_tps:.0f} tokens/s, reads "
+        f"documents at about {choice.prompt_tps:.0f} tokens/s."
+    )
+    return f"{choice.notes}\n{speed}" if choice.notes else speed
+
+
+def _reserve_height(label: QLabel, texts: Sequence[str]) -> None:
+    """Give ``label`` the height the tallest of ``texts`` needs at its width (measured by
+    the label itself, so the wrapping is exactly the one shown)."""
+    shown = label.text()
+    width = label.width()
+    needed = 0
+    for text in texts:
+        label.setText(text)
+        needed = max(needed, label.heightForWidth(width))
+    label.setText(shown)
+    if needed > 0 and label.minimumHeight() != needed:
+        label.setMinimumHeight(needed)
 
 
 class SettingsDialog(QDialog):
@@ -58,7 +89,7 @@ class SettingsDialog(QDialog):
             label = choice.title if choice.available else f"{choice.title} (not installed)"
             self.model.addItem(label, choice.id)
             index = self.model.count() - 1
-            tip = choice.notes if choice.available else choice.problem
+            tip = describe_model(choice) if choice.available else choice.problem
             self.model.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
             if not choice.available:
                 items = cast(QStandardItemModel, self.model.model())
@@ -72,6 +103,7 @@ class SettingsDialog(QDialog):
         self._show_notes()
         form.addRow("Chat model", self.model)
         form.addRow("", self.model_notes)
+        self._add_server_section(form, settings)
 
         self.theme = QComboBox(self)
         for theme in THEMES:
@@ -140,7 +172,67 @@ class SettingsDialog(QDialog):
 
     def _show_notes(self) -> None:
         choice = self._models.get(str(self.model.currentData()))
-        self.model_notes.setText(choice.notes if choice else "")
+        self.model_notes.setText(describe_model(choice) if choice else "")
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._fit_labels()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """Make the wrapped labels tall enough for their text at their current width.
+
+        Qt does not grow a top-level window for a word-wrapped label's height-for-width, so
+        the chat model's description and the image model's text were cut off at the
+        dialog's natural width. The description gets room for the longest one of any model,
+        so the dialog does not jump when another model is chosen."""
+        texts = [describe_model(m) for m in self._models.values()]
+        _reserve_height(self.model_notes, texts)
+        _reserve_height(self.image_model, [self.image_model.text()])
+
+    # -- a model served on the user's network ----------------------------------------------------
+
+    def _add_server_section(self, form: QFormLayout, settings: Settings) -> None:
+        self.use_server = QCheckBox("A model served on my network", self)
+        self.use_server.setToolTip(
+            "A chat model running on another computer of yours, with an OpenAI-compatible "
+            "server (llama.cpp's llama-server, Ollama, vLLM), instead of one on this computer."
+        )
+        self.use_server.setChecked(settings.model == SERVER_MODEL)
+        form.addRow("", self.use_server)
+        self.server_box = QWidget(self)
+        box = QFormLayout(self.server_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.model_server_url = QLineEdit(settings.model_server_url, self.server_box)
+        self.model_server_url.setPlaceholderText("http://192.168.1.20:8080")
+        self.model_server_url.setToolTip(
+            "The server's address. Hearth connects to that address and to nothing else."
+        )
+        box.addRow("Server address", self.model_server_url)
+        self.model_server_model = QLineEdit(settings.model_server_model, self.server_box)
+        self.model_server_model.setPlaceholderText("The server's first model")
+        box.addRow("Model name", self.model_server_model)
+        self.model_server_key = QLineEdit(settings.model_server_key, self.server_box)
+        self.model_server_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.model_server_key.setPlaceholderText("None")
+        box.addRow("Key", self.model_server_key)
+        note = QLabel(
+            "Your conversations go to that computer to be answered, and nowhere else.",
+            self.server_box,
+        )
+        note.setWordWrap(True)
+        box.addRow("", note)
+        form.addRow("", self.server_box)
+        self.use_server.toggled.connect(self._show_server_fields)
+        self._show_server_fields()
+
+    def _show_server_fields(self) -> None:
+        served = self.use_server.isChecked()
+        self.server_box.setVisible(served)
+        self.model.setEnabled(not served)
 
     # -- image model --------------------------------------------------------------------------
 
@@ -180,6 +272,8 @@ class SettingsDialog(QDialog):
                 "Add a CLIP checkpoint to also describe images and find them by description."
             )
         self.remove_image_button.setVisible(bool(architecture))
+        if self.isVisible():
+            self._fit_labels()
 
     def _choose_image_model(self) -> None:
         if self._add_image_model is None:
@@ -291,7 +385,7 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> Settings:
         chosen = self._settings.replace(
-            model=str(self.model.currentData()),
+            model=SERVER_MODEL if self.use_server.isChecked() else str(self.model.currentData()),
             theme=str(self.theme.currentData()),
             llm_threads=self.threads.value(),
             context_tokens=self.context.value(),
@@ -299,6 +393,9 @@ class SettingsDialog(QDialog):
             memory_enabled=self.memory_enabled.isChecked(),
             start_at_login=self.start_at_login.isChecked(),
             memory_server=self.memory_server.text().strip(),
+            model_server_url=self.model_server_url.text().strip(),
+            model_server_model=self.model_server_model.text().strip(),
+            model_server_key=self.model_server_key.text().strip(),
             image_model=self._image_model[0],
             image_model_file=self._image_model[1],
             image_model_config=self._image_model[2],

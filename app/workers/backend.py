@@ -55,6 +55,10 @@ class ModelChoice:
     available: bool
     """Every package of the model is installed with the right size (not yet hashed)."""
     problem: str = ""
+    generation_tps: float = 0.0
+    """Measured speed of writing an answer, tokens/s (0: not measured)."""
+    prompt_tps: float = 0.0
+    """Measured speed of reading the prompt (question, history, passages), tokens/s."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +354,15 @@ class AssistantBackend(QObject):
 
         return self.image_runner.submit(work, "forget conversation")
 
+    def set_remember(self, conversation_id: str, remember: bool) -> Job:
+        """Keep a conversation's turns in memory or not (off forgets what was kept of it)."""
+        assistant = self.assistant
+
+        def work(_emit: Emit, _cancel: CancelToken) -> None:
+            assistant.set_remember(conversation_id, remember)
+
+        return self.image_runner.submit(work, "remember conversation")
+
     def _turn_over(self, job: Job) -> None:
         self.assistant.gate.release("turn-queued")
         if self.turn is job:
@@ -396,7 +409,14 @@ class AssistantBackend(QObject):
             and self.assistant.images is not None
         ):
             self.assistant.images.embedder = self._embedder_factory(new)
-        reload_fields = ("model", "context_tokens", "llm_threads")
+        reload_fields = (
+            "model",
+            "context_tokens",
+            "llm_threads",
+            "model_server_url",
+            "model_server_model",
+            "model_server_key",
+        )
         if any(getattr(old, f) != getattr(new, f) for f in reload_fields):
             self.switch_model(new.model)
         if dataclasses.replace(old, last_conversation="", window_geometry="") != (

