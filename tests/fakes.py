@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from app.core.ports import (
     StoredMessage,
     Transcript,
 )
+from app.core.word_search import has_all_words, query_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +206,13 @@ class MemoryConversationStore:
     def rename_conversation(self, conversation_id: str, title: str) -> None:
         self.calls.append("rename_conversation")
         c = self.conversations[conversation_id]
-        self.conversations[conversation_id] = Conversation(c.id, title, c.created_at, time.time())
+        self.conversations[conversation_id] = dataclasses.replace(
+            c, title=title, updated_at=time.time()
+        )
+
+    def set_remember(self, conversation_id: str, remember: bool) -> None:
+        c = self.conversations[conversation_id]
+        self.conversations[conversation_id] = dataclasses.replace(c, remember=remember)
 
     def delete_conversation(self, conversation_id: str) -> None:
         self.conversations.pop(conversation_id, None)
@@ -464,10 +472,13 @@ class ListMemoryStore:
         limit: int = 200,
         offset: int = 0,
     ) -> list[MemoryRecord]:
+        words = query_words(contains)  # every word, any order and case, as in chroma
         found = [
             r
             for r, _ in self.records.values()
-            if r.kind == kind and contains in r.text and (not source or r.source == source)
+            if r.kind == kind
+            and has_all_words(r.text, words)
+            and (not source or r.source == source)
         ]
         return found[offset : offset + limit]
 

@@ -34,6 +34,13 @@ class EventType(StrEnum):
     """Memories were placed in the prompt; data: count, labels."""
     CITATIONS = "citations"
     """The reply used memories; data: citations (see app.core.memory.citation)."""
+    GROUNDED = "grounded"
+    """What the reply rests on; data: quote (the supporting sentence of source [n], "" when
+    none), n, label (that source), general (answered from the model's own knowledge),
+    replaced (an answer about the user that nothing supported was replaced by saying so)."""
+    KEPT = "kept"
+    """Whether the turn was kept in memory; data: kept (bool), reason (why not: "off",
+    "conversation", "refusal", "not known"), secrets (how many were left out)."""
     MODEL_LOADING = "model-loading"
     """The language model is being prepared (assembly, checksum, load); data: model."""
     PROMPT_READY = "prompt-ready"

@@ -17,6 +17,7 @@ from typing import Protocol
 from app.core.cancel import CancelToken
 from app.core.errors import AssistantError
 from app.core.ports import Attachment, ImageEmbedder, ImageHit, ImageMemory, Ocr
+from app.core.private_text import redact
 
 FORMATS = {
     "PNG": "PNG",
@@ -238,7 +239,8 @@ def remember_images(
     embedder: ImageEmbedder,
     memory: ImageMemory,
 ) -> int:
-    """Keep the embeddings of a turn's images for text-to-image search; returns how many."""
+    """Keep the embeddings of a turn's images for text-to-image search; returns how many.
+    The text read from them is kept with its secrets (passwords, keys) left out."""
     stored = 0
     for a in attachments:
         if a.embedding and a.file:
@@ -248,7 +250,7 @@ def remember_images(
                 a.embedding,
                 name=a.name,
                 conversation_id=conversation_id,
-                text=a.text,
+                text=redact(a.text)[0],  # a password on a photographed label is not kept
                 looks_like=a.looks_like,
             )
             stored += 1

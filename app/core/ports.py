@@ -441,6 +441,8 @@ class Conversation:
     title: str
     created_at: float
     updated_at: float
+    remember: bool = True
+    """Its turns may be kept in memory (the user can say "don't remember this conversation")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,6 +465,8 @@ class ConversationStore(Protocol):
     def list_conversations(self, query: str = "") -> list[Conversation]: ...
 
     def rename_conversation(self, conversation_id: str, title: str) -> None: ...
+
+    def set_remember(self, conversation_id: str, remember: bool) -> None: ...
 
     def delete_conversation(self, conversation_id: str) -> None: ...
 

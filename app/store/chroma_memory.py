@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from app.core.errors import AssistantError, MemoryStoreError
 from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord, Scalar
+from app.core.word_search import query_words, word_regex
 from app.fsutil import DiskFullError
 
 log = logging.getLogger(__name__)
@@ -243,9 +244,12 @@ class ChromaMemory:
         limit: int = 200,
         offset: int = 0,
     ) -> list[MemoryRecord]:
+        """Records, optionally only those from ``source`` and those holding every word of
+        ``contains`` (in any order and case, see app.core.word_search); ``limit`` and
+        ``offset`` count the records that match."""
         found = self._text(kind).get(
             where={"source": source} if source else None,
-            where_document={"$contains": contains} if contains else None,
+            where_document=_all_words(query_words(contains)),
             limit=limit,
             offset=offset,
             include=["metadatas", "documents"],
@@ -355,6 +359,15 @@ class ChromaMemory:
     def _collection_names(self) -> list[str]:
         # chromadb has returned both Collection objects and bare names from list_collections.
         return [c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()]
+
+
+def _all_words(words: Sequence[str]) -> dict[str, Any] | None:
+    """Chroma's document filter for "holds every one of these words, ignoring case" (its
+    ``$contains`` is a case-sensitive substring of the whole query, so it is not used)."""
+    clauses: list[dict[str, Any]] = [{"$regex": word_regex(w)} for w in words]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def _metadata(record: MemoryRecord) -> dict[str, Scalar]:

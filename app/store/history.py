@@ -20,13 +20,14 @@ from typing import Any, cast
 from app.core.errors import StoreError
 from app.core.ports import Conversation, Role, StoredMessage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    remember INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,6 +40,12 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
 CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations(updated_at DESC);
 """
+
+
+MIGRATIONS = {
+    # 1 -> 2: a conversation can be kept out of memory ("don't remember this conversation").
+    2: "ALTER TABLE conversations ADD COLUMN remember INTEGER NOT NULL DEFAULT 1;",
+}
 
 
 class SqliteConversationStore:
@@ -75,6 +82,12 @@ class SqliteConversationStore:
             with self._lock:
                 self._db.executescript(
                     f"BEGIN; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                )
+        elif version < SCHEMA_VERSION:
+            with self._lock:
+                steps = "".join(MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1))
+                self._db.executescript(
+                    f"BEGIN; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 )
 
     @contextmanager
@@ -138,6 +151,13 @@ class SqliteConversationStore:
             rows = self._query("SELECT * FROM conversations ORDER BY updated_at DESC")
         return [_conversation(r) for r in rows]
 
+    def set_remember(self, conversation_id: str, remember: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE conversations SET remember = ? WHERE id = ?",
+                (int(remember), conversation_id),
+            )
+
     def rename_conversation(self, conversation_id: str, title: str) -> None:
         with self._tx() as db:
             db.execute(
@@ -193,7 +213,9 @@ class SqliteConversationStore:
 
 
 def _conversation(row: sqlite3.Row) -> Conversation:
-    return Conversation(row["id"], row["title"], row["created_at"], row["updated_at"])
+    return Conversation(
+        row["id"], row["title"], row["created_at"], row["updated_at"], bool(row["remember"])
+    )
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:

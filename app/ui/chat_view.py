@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
+    QAction,
     QContextMenuEvent,
     QDesktopServices,
     QGuiApplication,
@@ -79,6 +80,8 @@ class MessageBubble(QFrame):
         )
         self.body.setOpenExternalLinks(False)
         self.body.linkActivated.connect(_open_link)
+        # The bubble's own menu (Copy, Remember this) also over the text, not only around it.
+        self.body.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.body.setTextFormat(
             Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.MarkdownText
         )
@@ -91,6 +94,18 @@ class MessageBubble(QFrame):
         self.sources.linkActivated.connect(self._cited)
         self.sources.hide()
         layout.addWidget(self.sources)
+        self.quote = QLabel(self)
+        self.quote.setObjectName("bubbleQuote")
+        self.quote.setWordWrap(True)
+        self.quote.setTextFormat(Qt.TextFormat.RichText)
+        self.quote.linkActivated.connect(self._cited)
+        self.quote.setAccessibleName("Supporting quote")
+        self.quote.hide()
+        layout.addWidget(self.quote)
+        self.kept = QLabel(self)
+        self.kept.setObjectName("bubbleFooter")
+        self.kept.hide()
+        layout.addWidget(self.kept)
         self.citations: list[dict[str, object]] = []
         self.footer = QLabel(self)
         self.footer.setObjectName("bubbleFooter")
@@ -196,6 +211,41 @@ class MessageBubble(QFrame):
         self.sources.setText("Sources: " + " · ".join(links) if links else "")
         self.sources.setVisible(bool(links))
 
+    def set_grounding(self, quote: str, n: int, label: str, *, general: bool = False) -> None:
+        """The sentence of source [n] that supports the reply, under it (click: open the
+        source there); or, for a general question, that the answer is the model's own."""
+        if quote:
+            text = html.escape(quote)
+            where = html.escape(f"[{n}] {label}" if label else f"[{n}]")
+            self.quote.setText(f'“{text}” — <a href="cite:{n}">{where}</a>')
+            self.quote.setToolTip("Copied from the source; click to open it at this passage.")
+        elif general:
+            self.quote.setText("From the model's general knowledge, not from your files.")
+            self.quote.setToolTip(
+                "Nothing in your files or memories was used for this answer; check it."
+            )
+        else:
+            self.quote.setText("")
+        self.quote.setVisible(bool(self.quote.text()))
+
+    def set_kept(self, kept: bool, reason: str = "", secrets: int = 0) -> None:
+        """A quiet line saying whether what the user said in this turn was kept in memory."""
+        if kept:
+            text = "Kept in memory"
+            if secrets:
+                text += " (a password or key left out)"
+            tip = (
+                "What you said in this turn is kept in memory, so Hearth can recall it later "
+                "(the reply is not). See or delete it in Memory; right-click the conversation "
+                "to keep it out of memory."
+            )
+        else:
+            text = {"conversation": "Not kept: this conversation is not remembered"}.get(reason, "")
+            tip = "Turn “Remember this conversation” on again in the conversation's menu."
+        self.kept.setText(text)
+        self.kept.setToolTip(tip if text else "")
+        self.kept.setVisible(bool(text))
+
     def _cited(self, url: str) -> None:
         if url.startswith("cite:"):
             n = url.removeprefix("cite:")
@@ -242,11 +292,17 @@ class MessageBubble(QFrame):
         copy = menu.addAction("Copy")
         remember = menu.addAction("Remember this")
         remember.setEnabled(bool(self._text.strip()))
-        chosen = menu.exec(event.globalPos())
+        chosen = choose_from_menu(menu, event.globalPos())
         if chosen is copy:
             QGuiApplication.clipboard().setText(self.body.selectedText() or self._text)
         elif chosen is remember:
             self.remember_requested.emit(self.body.selectedText() or self._text)
+
+
+def choose_from_menu(menu: QMenu, pos: QPoint) -> QAction | None:
+    """Show ``menu`` at ``pos`` until the user picks an action (None: dismissed); tests
+    stand in for the user here."""
+    return menu.exec(pos)
 
 
 def _open_link(url: str) -> None:

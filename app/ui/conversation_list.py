@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.core.ports import Conversation
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+REMEMBER_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class ConversationList(QWidget):
@@ -28,6 +29,8 @@ class ConversationList(QWidget):
     new_requested = Signal()
     rename_requested = Signal(str, str)
     delete_requested = Signal(str)
+    remember_changed = Signal(str, bool)
+    """The user kept a conversation out of memory (False) or let it be remembered again."""
     search_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -71,7 +74,11 @@ class ConversationList(QWidget):
             for conv in conversations:
                 item = QListWidgetItem(conv.title or "New conversation")
                 item.setData(ID_ROLE, conv.id)
+                item.setData(REMEMBER_ROLE, conv.remember)
                 item.setToolTip(conv.title)
+                if not conv.remember:
+                    item.setText(f"{item.text()}  (not remembered)")
+                    item.setToolTip(f"{conv.title}\nNot kept in memory")
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
                 self.list.addItem(item)
                 if conv.id == current:
@@ -93,8 +100,8 @@ class ConversationList(QWidget):
     def _item_edited(self, item: QListWidgetItem) -> None:
         if self._filling:
             return
-        title = item.text().strip()
-        if title and title != item.toolTip():
+        title = item.text().strip().removesuffix("(not remembered)").strip()
+        if title and title != item.toolTip().split("\n")[0]:
             item.setToolTip(title)
             self.rename_requested.emit(str(item.data(ID_ROLE)), title)
 
@@ -127,5 +134,29 @@ class ConversationList(QWidget):
         self.list.setCurrentItem(item)
         menu = QMenu(self)
         menu.addAction("Rename", self.rename_current)
+        remember = menu.addAction("Remember this conversation")
+        remember.setCheckable(True)
+        remember.setChecked(bool(item.data(REMEMBER_ROLE)))
+        remember.setToolTip("Keep what you say here in memory, so Hearth can recall it later")
+        remember.toggled.connect(self.set_remember_current)
         menu.addAction("Delete…", self.delete_current)
         menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def set_remember_current(self, remember: bool) -> None:
+        item: QListWidgetItem | None = self.list.currentItem()
+        if item is None or bool(item.data(REMEMBER_ROLE)) == remember:
+            return
+        if not remember and not self.confirm_forget(item.toolTip().split("\n")[0]):
+            return
+        self.remember_changed.emit(str(item.data(ID_ROLE)), remember)
+
+    def confirm_forget(self, title: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Don't remember this conversation",
+            f"Keep “{title}” out of memory? What Hearth kept from it is forgotten now, and "
+            "nothing said in it is kept from here on. The messages stay in the conversation.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes

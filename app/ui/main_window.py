@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.conversations.new_requested.connect(self.new_conversation)
         self.conversations.rename_requested.connect(self._rename)
         self.conversations.delete_requested.connect(self._delete)
+        self.conversations.remember_changed.connect(self._set_remember)
         self.conversations.search_changed.connect(lambda _q: self.refresh_conversations())
         self.composer.send_requested.connect(self.send)
         self.chat.citation_clicked.connect(self.memory.open_citation)
@@ -396,6 +397,17 @@ class MainWindow(QMainWindow):
             citations = m.meta.get("citations")
             if isinstance(citations, list):
                 bubble.set_citations([c for c in citations if isinstance(c, dict)])
+            grounding = m.meta.get("grounding")
+            if isinstance(grounding, dict):
+                n = int(grounding.get("n", 0) or 0)
+                listed = citations if isinstance(citations, list) else []
+                cited = [c for c in listed if isinstance(c, dict) and c.get("n") == n]
+                bubble.set_grounding(
+                    str(grounding.get("quote", "")),
+                    n,
+                    str(cited[0].get("label", "")) if cited else "",
+                    general=bool(grounding.get("general")),
+                )
             images = stored_images(m.meta)
             if images:
                 bubble.add_images([(i.name, self.backend.load_image(i.file)) for i in images])
@@ -423,6 +435,11 @@ class MainWindow(QMainWindow):
         if conversation_id == self.conversation_id:
             self.new_conversation()
         self.refresh_conversations()
+
+    def _set_remember(self, conversation_id: str, remember: bool) -> None:
+        job = self.backend.set_remember(conversation_id, remember)
+        job.finished.connect(self.refresh_conversations)
+        job.failed.connect(self.show_error)
 
     # -- turns ------------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ class MemoryActions(QObject):
                 str(cited.get("path", cited.get("source", ""))),
                 str(cited.get("text", "")),
                 self.window,
+                quote=str(cited.get("quote", "")),
             )
             self.source_viewer.show()
         else:

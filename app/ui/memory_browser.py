@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import PurePath
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +31,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.documents import IndexProgress, IndexReport
-from app.core.memory import describe_source
 from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord
 from app.workers.jobs import Job
 from app.workers.memory_service import MemoryService
@@ -44,6 +44,15 @@ KINDS: dict[str, MemoryKind | None] = {
 }
 IMAGES = "Images"
 KIND_NAMES = {"fact": "Fact", "turn": "Conversation", "document": "File"}
+COLUMNS = ["Kind", "Memory", "From", "When", "Match"]
+MATCH = COLUMNS.index("Match")
+"""The meaning search's score (hidden when the list is not ranked by meaning)."""
+FACT_SOURCES = {
+    "note": "A note you wrote",
+    "memory browser": "You added it here",
+    "import": "Imported",
+}
+"""Where a fact came from, by its source; any other (a chat) is "You told Hearth"."""
 
 
 class MemoryBrowser(QWidget):
@@ -124,13 +133,21 @@ class MemoryBrowser(QWidget):
         layout.addLayout(row)
 
         splitter = QSplitter(Qt.Orientation.Vertical, tab)
-        self.table = QTableWidget(0, 4, splitter)
-        self.table.setHorizontalHeaderLabels(["Kind", "Memory", "From", "When"])
+        self.table = QTableWidget(0, len(COLUMNS), splitter)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
+        # The short columns always fit what they hold (a score is never cut to "0."); the
+        # memory takes the room left, and a long title in "From" is elided, whole in its tip.
+        for column in (0, 3, MATCH):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(2, 240)
+        self.table.setColumnHidden(MATCH, True)
         self.table.itemSelectionChanged.connect(self._selected)
         QShortcut(QKeySequence.StandardKey.Delete, self.table).activated.connect(
             self.delete_selected
@@ -230,6 +247,7 @@ class MemoryBrowser(QWidget):
             return
         hits = [h for h in result if isinstance(h, ImageHit)] if isinstance(result, list) else []
         self.image_hits = hits
+        self.table.clearSelection()
         self.table.setRowCount(len(hits))
         for row, hit in enumerate(hits):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
@@ -237,49 +255,81 @@ class MemoryBrowser(QWidget):
             cells = [
                 "Image",
                 f"{hit.name}: {text}" if text else hit.name,
-                "a conversation",
-                f"{when}  (match {hit.score:.2f})",
+                "A past conversation",
+                when,
+                f"{hit.score:.2f}",
             ]
             for column, value in enumerate(cells):
-                self.table.setItem(row, column, QTableWidgetItem(value))
+                self.table.setItem(row, column, _cell(value, column))
+        self.table.setColumnHidden(MATCH, False)
         self.status.setText(f"{len(hits)} images" if hits else "No image matches that.")
         self.loaded.emit()
 
     def visible_records(self) -> list[MemoryRecord]:
         wanted = self.source.text().strip().lower()
-        return [r for r in self.records if not wanted or wanted in f"{r.source} {r.title}".lower()]
+        return [r for r in self.records if not wanted or wanted in _from_words(r).lower()]
 
     def _show_records(self) -> None:
+        kept = {r.id for r in self.selected_records()}
         shown = self.visible_records()
+        self.table.clearSelection()
         self.table.setRowCount(len(shown))
         for row, record in enumerate(shown):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
             score = self.scores.get(record.id)
+            text = record.text.removeprefix("User: ") if record.kind == "turn" else record.text
             cells = [
-                KIND_NAMES.get(record.kind, record.kind),
-                " ".join(record.text.split())[:200],
-                record.title if record.kind != "fact" else record.source,
-                when if score is None else f"{when}  (match {score:.2f})",
+                kind_name(record),
+                " ".join(text.split())[:200],
+                display_source(record),
+                when,
+                "" if score is None else f"{score:.2f}",
             ]
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+            for column, value in enumerate(cells):
+                item = _cell(value, column)
                 item.setData(Qt.ItemDataRole.UserRole, record.id)
+                if column == 1:
+                    item.setToolTip(text[:1000])
+                elif column == 2:
+                    item.setToolTip(_from_words(record))
                 self.table.setItem(row, column, item)
+        self.table.setColumnHidden(MATCH, not self.scores)
+        # The same memories stay selected (by id, never by row: the rows moved).
+        selection = QItemSelection()
+        for row, record in enumerate(shown):
+            if record.id in kept:
+                selection.select(self.table.model().index(row, 0), self.table.model().index(row, 0))
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().select(selection, flags)
         total = len(self.records)
-        self.status.setText(
-            f"{len(shown)} of {total} memories shown"
-            if len(shown) != total
-            else f"{total} memories"
-        )
+        query = self.search.text().strip()
+        if not total and query:
+            self.status.setText(
+                f"Nothing in memory is close in meaning to “{query}”; try By words."
+                if self.mode.currentIndex() == 0
+                else f"No memory holds all of the words “{query}”."
+            )
+        else:
+            self.status.setText(
+                f"{len(shown)} of {total} memories shown"
+                if len(shown) != total
+                else f"{total} memories"
+            )
         self._selected()
 
     def _selected_rows(self) -> list[int]:
         return sorted({i.row() for i in self.table.selectedIndexes()})
 
     def selected_records(self) -> list[MemoryRecord]:
-        shown = self.visible_records()
-        rows = self._selected_rows()
-        return [shown[r] for r in rows if r < len(shown)]
+        """The records of the selected rows, each once, read from the rows themselves."""
+        by_id = {r.id: r for r in self.records}
+        chosen: list[MemoryRecord] = []
+        for row in self._selected_rows():
+            item = self.table.item(row, 0)
+            record = by_id.get(item.data(Qt.ItemDataRole.UserRole)) if item else None
+            if record is not None and record not in chosen:
+                chosen.append(record)
+        return chosen
 
     def _selected(self) -> None:
         if self.image_hits:
@@ -297,7 +347,7 @@ class MemoryBrowser(QWidget):
         self.editor.setPlainText(one.text if one else "")
         self.editor.setReadOnly(one is None)
         self.detail_source.setText(
-            f"{KIND_NAMES.get(one.kind, one.kind)} · {describe_source(one)} · {one.source}"
+            f"{kind_name(one)} · {_from_words(one)}"
             if one
             else (f"{len(chosen)} selected" if chosen else "")
         )
@@ -512,6 +562,55 @@ class MemoryBrowser(QWidget):
         for job in list(self._jobs):
             job.cancel()
         super().closeEvent(event)
+
+
+def kind_name(record: MemoryRecord) -> str:
+    """The Kind column: a fact, a note, a conversation or a file."""
+    if record.kind == "fact" and record.source == "note":
+        return "Note"
+    return KIND_NAMES.get(record.kind, record.kind)
+
+
+def display_source(record: MemoryRecord) -> str:
+    """Where a memory came from, for people: a conversation by its title and day, a file by
+    its name and part, a fact as told by the user; never an id. (The model's prompt says it
+    its own way: app.core.memory.describe_source.)"""
+    if record.kind == "fact":
+        return FACT_SOURCES.get(record.source, "You told Hearth")
+    if record.kind == "document":
+        path = record.extra.get("path")
+        name = record.title or PurePath(str(path or record.source)).name or "A file"
+        part = record.extra.get("chunk")
+        return f"{name}, part {part + 1}" if isinstance(part, int) else name
+    day = _day(record.created_at)
+    title = " ".join(record.title.split())
+    if title:
+        return f"Conversation “{title}”" + (f", {day}" if day else "")
+    return "A past conversation" + (f" of {day}" if day else "")
+
+
+def _from_words(record: MemoryRecord) -> str:
+    """What the "From" filter and tip know of a record's source: its display, and a file's
+    path (the folder it is in helps find it); never a conversation's id."""
+    shown = display_source(record)
+    if record.kind == "document":
+        path = str(record.extra.get("path") or record.source)
+        return f"{shown} ({path})" if path else shown
+    return shown
+
+
+def _day(stamp: float) -> str:
+    if not stamp:
+        return ""
+    local = time.localtime(stamp)
+    return f"{local.tm_mday} {time.strftime('%b %Y', local)}"
+
+
+def _cell(text: str, column: int) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    if column == MATCH:
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
 
 
 def _duration(seconds: float) -> str:

@@ -5,20 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QColor, QDesktopServices, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 
 class SourceViewer(QDialog):
-    def __init__(self, label: str, path: str, passage: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        path: str,
+        passage: str,
+        parent: QWidget | None = None,
+        *,
+        quote: str = "",
+    ) -> None:
+        """``quote``: the sentence that supported a reply, highlighted in the passage."""
         super().__init__(parent)
         self.setWindowTitle(Path(path).name or "Source")
         self.resize(640, 420)
@@ -30,6 +40,7 @@ class SourceViewer(QDialog):
         self.passage = QPlainTextEdit(passage, self)
         self.passage.setReadOnly(True)
         layout.addWidget(self.passage, 1)
+        self.highlighted = self._highlight(quote)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.open_button = QPushButton("Open file", self)
         self.open_button.setEnabled(Path(path).is_file())
@@ -39,3 +50,20 @@ class SourceViewer(QDialog):
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _highlight(self, quote: str) -> str:
+        """Mark ``quote`` in the passage and bring it into view; returns what was marked."""
+        start = self.passage.toPlainText().find(quote) if quote else -1
+        if start < 0:
+            return ""
+        cursor = self.passage.textCursor()
+        cursor.setPosition(start)
+        cursor.setPosition(start + len(quote), QTextCursor.MoveMode.KeepAnchor)
+        mark = QTextEdit.ExtraSelection()
+        mark.cursor = cursor
+        mark.format.setBackground(QColor("#ffe58a"))
+        mark.format.setForeground(QColor("#000000"))
+        self.passage.setExtraSelections([mark])
+        self.passage.setTextCursor(cursor)
+        self.passage.ensureCursorVisible()
+        return cursor.selectedText()

@@ -222,6 +222,25 @@ class TurnPresenter(QObject):
             citations = event.data.get("citations", [])
             self._reply_bubble.set_citations([dict(c) for c in citations if isinstance(c, dict)])
 
+    def _on_grounded(self, event: AssistantEvent) -> None:
+        if self._showing() and self._reply_bubble is not None:
+            self._reply_bubble.set_grounding(
+                str(event.data.get("quote", "")),
+                int(event.data.get("n", 0) or 0),
+                str(event.data.get("label", "")),
+                general=bool(event.data.get("general")),
+            )
+
+    def _on_kept(self, event: AssistantEvent) -> None:
+        if self._showing() and self._reply_bubble is not None:
+            self._reply_bubble.set_kept(
+                bool(event.data.get("kept")),
+                str(event.data.get("reason", "")),
+                int(event.data.get("secrets", 0) or 0),
+            )
+        if event.data.get("kept"):
+            self.on_memory_changed()
+
     def _on_confirm(self, event: AssistantEvent) -> None:
         if self._showing() and self._reply_bubble is not None:
             self._reply_bubble.ask_to_confirm(

@@ -19,7 +19,7 @@ from app.core.cancel import CancelToken
 from app.core.documents import Indexer, IndexProgress, IndexReport
 from app.core.errors import AssistantError
 from app.core.gate import ForegroundGate
-from app.core.memory import Memory, export_json, export_markdown, parse_export
+from app.core.memory import Memory, export_json, export_markdown, parse_export, worth_showing
 from app.core.ports import MEMORY_KINDS, MemoryHit, MemoryKind, MemoryRecord
 from app.fsutil import atomic_write_text
 from app.workers.jobs import QUIT_WAIT_MS, Emit, Job, JobFunction, JobRunner, shutdown_together
@@ -87,12 +87,13 @@ class MemoryService(QObject):
         return self._submit(work, "browse memory")
 
     def search(self, query: str, kind: MemoryKind | None = None) -> Job:
-        """By meaning; succeeds with a list of MemoryHit, best first."""
+        """By meaning; succeeds with a list of MemoryHit, best first: only those similar
+        enough to matter (:func:`worth_showing`), the nearest of the rest are noise."""
         memory = self.memory
         kinds = [kind] if kind else list(MEMORY_KINDS)
 
         def work(_emit: Emit, _cancel: CancelToken) -> list[MemoryHit]:
-            return memory.search(query, kinds)
+            return [hit for hit in memory.search(query, kinds) if worth_showing(hit)]
 
         return self._submit(work, "search memory")
 
@@ -113,11 +114,17 @@ class MemoryService(QObject):
         return self._submit(work, "edit memory", changes=True)
 
     def delete(self, records: Sequence[MemoryRecord]) -> Job:
-        memory = self.memory
-        chosen = list(records)
+        """Delete exactly these records; succeeds with their count. Unlike "forget ..." in a
+        chat (Memory.forget_records), nothing else goes with them: the browser asked the user
+        about these rows, so a fact's past turns stay, as rows of their own."""
+        store = self.memory.store
+        chosen = list({(r.kind, r.id): r for r in records}.values())
 
         def work(_emit: Emit, _cancel: CancelToken) -> int:
-            memory.forget_records(chosen)
+            for kind in MEMORY_KINDS:
+                ids = [r.id for r in chosen if r.kind == kind]
+                if ids:
+                    store.delete(kind, ids)
             return len(chosen)
 
         return self._submit(work, "delete memories", changes=True)

@@ -61,7 +61,7 @@ def test_memory_through_a_chroma_server(chroma_server: str, tmp_path: Path) -> N
     assert isinstance(store, ChromaMemory) and store.folder is None
     memory = Memory(FakeTextEmbedder(), store)
     memory.remember_fact("my dog is called Biscuit")
-    memory.remember_turn("c1", "Walks", 7, "when do I walk the dog?", "At noon, with Biscuit.")
+    memory.remember_turn("c1", "Walks", 7, "I walk the dog at noon, with Biscuit")
     recalled = memory.recall("what is my dog's name?", count_tokens=lambda t: len(t.split()))
     assert recalled.hits[0].record.text == "my dog is called Biscuit"
     assert not paths.memory_dir.exists()  # nothing was written locally

@@ -5,23 +5,29 @@ delete, export and forget-everything."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from app.audio.fake import FakePlayer, FakeRecorder
-from app.core.ports import AudioClip
+from app.core.memory import MIN_SCORE
+from app.core.ports import AudioClip, MemoryRecord
 from app.settings import Paths
 from app.ui.main_window import MainWindow
-from app.ui.memory_browser import MemoryBrowser
+from app.ui.memory_browser import MATCH, MemoryBrowser
 from app.workers.jobs import Job
+from app.workers.memory_service import MemoryService
 from app.workers.voice import VoiceController
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QTableWidget, QTableWidgetItem
 from pytestqt.qtbot import QtBot
 
 from tests.fakes import (
     FakeLanguageModel,
     FakeSpeechToText,
     FakeTextToSpeech,
+    ListMemoryStore,
 )
 from tests.ui.conftest import WindowFactory, memory_service, send, texts, wait_turn
 
@@ -273,3 +279,210 @@ def test_indexing_waits_on_the_gate_while_the_user_talks_and_hears_the_answer(
     wait_turn(qtbot, window)
     qtbot.waitUntil(lambda: bool(reports), timeout=30000)
     assert service.memory.store.count("document") == 3
+
+
+# -- the memory browser, as a user found it ---------------------------------------------------
+
+
+@pytest.fixture(params=["chroma", "list"])
+def any_store_window(
+    request: pytest.FixtureRequest, make_window: WindowFactory, paths: Paths
+) -> MainWindow:
+    """The window over the real chroma store, and over the fake one (the same answers)."""
+    service = memory_service(paths, ListMemoryStore() if request.param == "list" else None)
+    return make_window(FakeLanguageModel(), memory=service.memory, memory_service=service)
+
+
+def service_of(window: MainWindow) -> MemoryService:
+    service = window.backend.memory_service
+    assert service is not None
+    return service
+
+
+def keep(service: MemoryService, *records: MemoryRecord) -> None:
+    """Records as the app stores them (one kind at a time), with the test embedder."""
+    memory = service.memory
+    for record in records:
+        memory.store.upsert([record], memory.embedder.embed([record.text]))
+
+
+def opened(qtbot: QtBot, window: MainWindow) -> MemoryBrowser:
+    browser = window.open_memory()
+    assert browser is not None
+    reload(qtbot, browser)
+    return browser
+
+
+def look_for(qtbot: QtBot, browser: MemoryBrowser, query: str, *, by_words: bool) -> None:
+    browser.mode.blockSignals(True)
+    browser.mode.setCurrentIndex(1 if by_words else 0)
+    browser.mode.blockSignals(False)
+    browser.search.setText(query)
+    reload(qtbot, browser)
+
+
+def cell(
+    table: QTableWidget | QTableWidgetItem | None, row: int = 0, col: int = 0
+) -> QTableWidgetItem:
+    """The item at (row, col) of ``table``, or the header ``table`` itself; never None."""
+    item = table.item(row, col) if isinstance(table, QTableWidget) else table
+    assert item is not None
+    return item
+
+
+def column(browser: MemoryBrowser, index: int) -> list[str]:
+    table = browser.table
+    return [cell(table, row, index).text() for row in range(table.rowCount())]
+
+
+MAY_3 = time.mktime((2025, 5, 3, 12, 0, 0, 0, 0, -1))
+
+
+def test_a_words_search_finds_every_word_in_any_order_case_and_possessive(
+    qtbot: QtBot, any_store_window: MainWindow
+) -> None:
+    service = service_of(any_store_window)
+    texts = {
+        "f-anne": "My sister Anne's Birthday is on 3 May",
+        "f-dog": "the dog's birthday party is in June",
+        "f-lyon": "my sister lives in Lyon",
+        "f-tom": "Birthday of my SISTER's son Tom: 9 March",
+    }
+    keep(
+        service,
+        *(
+            MemoryRecord(i, "fact", t, "chat", created_at=n)
+            for n, (i, t) in enumerate(texts.items())
+        ),
+    )
+    browser = opened(qtbot, any_store_window)
+    for query in ("birthday", "sister birthday", "Birthday SISTER", "sister's birthday"):
+        look_for(qtbot, browser, query, by_words=True)
+        wanted = {"f-anne", "f-dog", "f-tom"} if query == "birthday" else {"f-anne", "f-tom"}
+        assert {r.id for r in browser.records} == wanted, query
+        assert browser.table.rowCount() == len(wanted)
+    look_for(qtbot, browser, "sister birthday lyon", by_words=True)
+    assert browser.records == []
+    assert "all of the words" in browser.status.text()
+    # Paging counts the records that match (the store's contract, chroma and the fake alike).
+    store = service.memory.store
+    pages = [store.browse("fact", contains="sister BIRTHDAY", limit=1, offset=n) for n in (0, 1, 2)]
+    assert [[r.id for r in page] for page in pages] == [["f-anne"], ["f-tom"], []]
+
+
+def test_the_meaning_search_lists_only_what_matters_with_its_score_whole(
+    qtbot: QtBot, memory_window: MainWindow
+) -> None:
+    window = memory_window
+    service = service_of(window)
+    for fact in ("the boiler code is 4411", "my dog is called Biscuit", "my sister lives in Lyon"):
+        finish(qtbot, service.remember(fact))
+    browser = opened(qtbot, window)
+    table, header = browser.table, browser.table.horizontalHeader()
+    assert table.isColumnHidden(MATCH)  # not ranked: no score to show
+    look_for(qtbot, browser, "boiler code", by_words=False)
+    assert [r.text for r in browser.records] == ["the boiler code is 4411"]
+    score = browser.scores[browser.records[0].id]
+    assert score >= MIN_SCORE["fact"]
+    assert cell(table.horizontalHeaderItem(MATCH)).text() == "Match"
+    assert not table.isColumnHidden(MATCH)
+    assert column(browser, MATCH) == [f"{score:.2f}"]
+    assert "match" not in column(browser, 3)[0]  # "When" holds the time only
+    # Never clipped: each short column is as wide as what it holds.
+    for index in (0, 3, MATCH):
+        assert header.sectionSize(index) >= table.sizeHintForColumn(index), index
+    metrics = table.fontMetrics()
+    assert header.sectionSize(MATCH) > metrics.horizontalAdvance(f"{score:.2f}")
+
+    look_for(qtbot, browser, "violin lessons", by_words=False)
+    assert browser.records == [] and table.rowCount() == 0
+    assert "close in meaning" in browser.status.text()
+
+
+def test_deleting_one_selected_row_deletes_exactly_that_record(
+    qtbot: QtBot, memory_window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fact, the past turn that said it and the one that used it are three rows: deleting
+    the fact's row asks about one memory and deletes that one, not its turns too."""
+    window = memory_window
+    service = service_of(window)
+    memory = service.memory
+    fact = memory.remember_fact("my sister's birthday is on 3 May")
+    memory.remember_turn("c1", "Family", 1, "my sister's birthday is on 3 May")
+    memory.remember_turn("c1", "Family", 3, "when is my sister's birthday?", cites=[fact.id])
+    browser = opened(qtbot, window)
+    assert len(browser.records) == 3
+    row = next(n for n, r in enumerate(browser.visible_records()) if r.id == fact.id)
+    table = browser.table
+    rect = table.visualItemRect(cell(table, row, 1))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert [r.id for r in browser.selected_records()] == [fact.id]
+
+    asked: list[str] = []
+
+    def question(_parent: object, _title: str, text: str, *_args: Any) -> Any:
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    with qtbot.waitSignal(browser.loaded, timeout=10000):
+        qtbot.mouseClick(browser.delete_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 1 and asked[0].startswith("Delete 1 memory?")
+    assert memory.store.count("fact") == 0
+    assert memory.store.count("turn") == 2  # exactly one record went
+    assert len(browser.records) == 2 and table.rowCount() == 2
+    assert browser.selected_records() == []  # no other row inherits the selection
+
+
+def test_sources_are_shown_in_words_never_as_ids(qtbot: QtBot, memory_window: MainWindow) -> None:
+    window = memory_window
+    service = service_of(window)
+    conversation = "02bb5f0c9e8d4f7a"
+    keep(
+        service,
+        MemoryRecord("fact-1", "fact", "my dog is called Biscuit", "chat", created_at=MAY_3),
+        MemoryRecord("fact-2", "fact", "buy seeds for the garden", "note", created_at=MAY_3 + 1),
+        MemoryRecord(
+            f"turn-{conversation}-1",
+            "turn",
+            "User: my sister's birthday is on 3 May",
+            f"conversation:{conversation}",
+            title="Family plans",
+            created_at=MAY_3 + 2,
+            extra={"conversation_id": conversation, "message_id": 1},
+        ),
+        MemoryRecord(
+            "chunk-1",
+            "document",
+            "Tomatoes want sun.",
+            "/home/me/docs/garden.md",
+            title="garden.md",
+            created_at=MAY_3 + 3,
+            extra={"path": "/home/me/docs/garden.md", "chunk": 1, "start": 80},
+        ),
+    )
+    browser = opened(qtbot, window)
+    shown = dict(
+        zip(
+            column(browser, 1),
+            zip(column(browser, 0), column(browser, 2), strict=True),
+            strict=True,
+        )
+    )
+    assert shown == {
+        "my dog is called Biscuit": ("Fact", "You told Hearth"),
+        "buy seeds for the garden": ("Note", "A note you wrote"),
+        "my sister's birthday is on 3 May": (
+            "Conversation",
+            "Conversation “Family plans”, 3 May 2025",
+        ),
+        "Tomatoes want sun.": ("File", "garden.md, part 2"),
+    }
+    table = browser.table
+    for row in range(table.rowCount()):
+        assert browser.select(browser.visible_records()[row].id)
+        cells = [cell(table, row, n).text() for n in range(table.columnCount())]
+        seen = " ".join([*cells, cell(table, row, 2).toolTip(), browser.detail_source.text()])
+        assert "conversation:" not in seen and conversation not in seen, seen
+    browser.source.setText("family")  # the "From" filter knows what it shows
+    assert [r.kind for r in browser.visible_records()] == ["turn"]

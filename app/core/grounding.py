@@ -1,0 +1,138 @@
+"""Whether a reply rests on what was recalled, and the quote that shows it.
+
+A small model asked about the user's own life or files, with nothing relevant recalled, invents
+an answer ("Your sister's birthday is October 22nd"). Hearth does not let it: a question about
+the user's documents or memories is answered from a recalled source, with the exact sentence
+of the source that supports it quoted under the reply, or Hearth says it could not find it. A
+general question may still be answered from the model's own knowledge, and is marked so.
+
+Everything here is plain text logic: salient words shared between a reply's sentences and the
+sources' sentences (words the question already had do not count: repeating the question is
+not support).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.core.memory import salient_words, split_sentences
+from app.core.ports import MemoryHit
+
+NOT_FOUND = "I couldn't find that in your files or memories."
+NOT_SUPPORTED = "I couldn't find that in your files or memories, so I won't guess."
+NEAREST = "The nearest passage I found says: “{quote}” [{n}]"
+
+_WH = r"(?:what|when|where|who|whom|whose|which|how\s+(?:many|much|old|long|often|far))"
+_MINE = r"(?:my|our|mine|ours)"
+_PERSONAL_QUESTION = re.compile(
+    rf"(?i)\b{_WH}\b[^?.!]*\b{_MINE}\b"
+    rf"|\b{_WH}\b[^?.!]*\b(?:did|do|have|had|am|was)\s+(?:i|we)\b"
+    rf"|\b(?:do|did)\s+(?:i|we)\s+(?:have|own|keep|know|pay|owe)\b"
+    r"|\bwhat(?:'s| is| are| was)\s+(?:my|our)\b"
+)
+_FILES = re.compile(
+    r"(?i)\b(?:in|from|according\s+to|does|do)\s+(?:my|our|the|this|that)\s+"
+    r"(?:files?|documents?|docs|notes?|manuals?|pdfs?|reports?|papers?|memor(?:y|ies)|folder)\b"
+    r"|\b[\w-]+\.(?:pdf|txt|md|markdown|docx|html?)\b"
+    r"|\b(?:what|which|where)\b[^?.!]*\b(?:the\s+)?(?:manual|document|file|report|paper)\s+say"
+)
+_HOW_TO = re.compile(r"(?i)^\s*(?:how\s+(?:do|can|should|would|to)|help|can you|could you)\b")
+_MARK = re.compile(r"\s*\[\d{1,2}\]")
+MIN_SHARED = 1
+"""A reply sentence is supported by a source sentence sharing this many new telling words."""
+
+
+def about_user(question: str) -> bool:
+    """The question asks about the user's own life, files or memories (not the world):
+    "when is my sister's birthday?", "what does the manual say about descaling?"."""
+    if _FILES.search(question):
+        return True
+    return bool(_PERSONAL_QUESTION.search(question)) and not _HOW_TO.match(question)
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    """The span of a recalled source that supports the reply."""
+
+    n: int
+    """The source's number in the prompt ([n])."""
+    quote: str
+    """Copied from the source's text, exactly."""
+    shared: frozenset[str]
+    """The telling words the reply and the quote have in common."""
+
+
+def find_support(question: str, reply: str, hits: Sequence[MemoryHit]) -> Support | None:
+    """The source sentence that best supports the reply: the one sharing the most telling
+    words with one of its sentences (words of the question aside). None: the reply says
+    nothing the sources say."""
+    asked = salient_words(question)
+    said = [salient_words(_MARK.sub("", s)) - asked for s in split_sentences(reply) if s.strip()]
+    cited = {int(n) for n in re.findall(r"\[(\d{1,2})\]", reply)}
+    best: tuple[int, int, Support] | None = None
+    for n, hit in enumerate(hits, 1):
+        if hit.record.kind == "turn":
+            continue  # what the user asked before is no evidence of an answer
+        for sentence in split_sentences(hit.record.text):
+            words = salient_words(sentence) - asked
+            for reply_words in said:
+                shared = words & reply_words
+                if len(shared) < MIN_SHARED:
+                    continue
+                rank = (len(shared), int(n in cited))
+                if best is None or rank > best[:2]:
+                    best = (*rank, Support(n, sentence, frozenset(shared)))
+    return best[2] if best else None
+
+
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    support: Support | None
+    """The quote that supports the reply (None: nothing recalled supports it)."""
+    about_user: bool
+    general: bool
+    """Answered from the model's own knowledge (a question about the world, nothing used)."""
+    replacement: str = ""
+    """What Hearth says instead of an unsupported answer about the user ("" : keep it)."""
+
+
+def ground(question: str, reply: str, hits: Sequence[MemoryHit]) -> Grounding:
+    """Check a finished reply against the sources it had."""
+    personal = about_user(question)
+    support = find_support(question, reply, hits)
+    if support is not None:
+        return Grounding(support, personal, general=False)
+    if not personal:
+        return Grounding(None, False, general=asks_something(question))
+    nearest = nearest_passage(question, hits)
+    replacement = NOT_SUPPORTED
+    if nearest is not None:
+        replacement += " " + NEAREST.format(quote=nearest.quote, n=nearest.n)
+    return Grounding(nearest, True, general=False, replacement=replacement)
+
+
+def nearest_passage(question: str, hits: Sequence[MemoryHit]) -> Support | None:
+    """The source sentence that shares the most telling words with the question itself."""
+    asked = salient_words(question)
+    best: tuple[int, Support] | None = None
+    for n, hit in enumerate(hits, 1):
+        if hit.record.kind == "turn":
+            continue
+        for sentence in split_sentences(hit.record.text):
+            shared = salient_words(sentence) & asked
+            if len(shared) >= 2 and (best is None or len(shared) > best[0]):
+                best = (len(shared), Support(n, sentence, frozenset(shared)))
+    return best[1] if best else None
+
+
+def asks_something(text: str) -> bool:
+    """A question or a request for information (not "thanks" or "hello")."""
+    return "?" in text or bool(
+        re.match(
+            r"(?i)\s*(?:what|when|where|who|which|why|how|is|are|can|could|does|do|explain|"
+            r"tell me|describe|define|list|give me|summari[sz]e)\b",
+            text,
+        )
+    )
