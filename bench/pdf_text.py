@@ -2,11 +2,12 @@
 PDFs of several producers, fetched from Debian's archive and PyPI, each with its known text)
 read by
 
-* Hearth: ``LocalDocumentReader().read`` (PDFium through pypdfium2, pages joined by
+* Hearth: ``LocalDocumentReader().read`` (PDFium through pypdfium2, the spaces PDFium
+  leaves out put back from where the characters sit, pages joined by
   app.core.page_text.join_pages: ligatures, line-end hyphens, running headers and footers,
   page numbers);
-* PDFium raw: the same page text, pages joined with a newline and nothing cleaned (what
-  join_pages adds is the difference);
+* PDFium raw: PDFium's page text as it gives it, pages joined with a newline and nothing
+  cleaned (what Hearth adds, spaces put back and join_pages, is the difference);
 * pypdf: ``page.extract_text()`` (default mode), pages joined with a newline (Hearth's
   reader until PDF_READER 1);
 * pdfminer.six: ``pdfminer.high_level.extract_text`` (default LAParams).
@@ -27,74 +28,92 @@ no text layer, ``Hearth + OCR`` (RapidOCR loaded beforehand, one page at 300 dpi
 ``--pages N`` reads only the first N pages of each PDF (cut by PDFium, the same bytes for all
 readers): quick, but recall is then against the whole known text and only precision and
 glued compare. ``--examples N`` prints, per PDF, N glued tokens of each reader and the known
-words join_pages gained and lost against PDFium raw. Figures are printed, never asserted.
+words Hearth gained and lost against PDFium raw (printed as "join_pages gained": on groff
+most are the spaces put back). Figures are printed, never asserted.
 
 Measured on a 2-core x86-64 VM, 2026-12-06, all pages; pypdfium2 5.15.2 (PDFium 8149), pypdf
-7.1.0, pdfminer.six 20260107. Word figures repeat exactly from run to run; times moved by up
-to a third between two runs on this VM.
+7.1.0, pdfminer.six 20260107. Word figures repeat exactly from run to run. Times are wall
+clock and this run shared the VM with other test runs (load 7 on 2 cores): every reader took
+1.5 to 2 times as long as on an idle VM (PDFium raw 343 pages/s on bashref.pdf, 486 idle), the
+OCR four times; the ratios between readers hold.
 
 | producer | PDF | pages | reader | recall | precision | glued | run-together | s | pages/s |
 |---|---|--:|---|--:|--:|--:|--:|--:|--:|
 | pdfTeX | bashref.pdf | 196 | known text | | | 1 | | | |
-| | | | Hearth (PDFium + join_pages) | 0.957 | 0.960 | 0 | 17 | 0.54 | 361 |
-| | | | PDFium raw | 0.959 | 0.946 | 0 | 53 | 0.40 | 486 |
-| | | | pypdf | 0.962 | 0.953 | 0 | 17 | 5.80 | 34 |
-| | | | pdfminer.six | 0.962 | 0.952 | 0 | 17 | 8.91 | 22 |
-| | | | pdfminer.six + join_pages | 0.954 | 0.954 | 0 | 56 | 8.99 | 22 |
+| | | | Hearth (PDFium + join_pages) | 0.957 | 0.960 | 0 | 17 | 0.81 | 242 |
+| | | | PDFium raw | 0.959 | 0.946 | 0 | 53 | 0.57 | 343 |
+| | | | pypdf | 0.962 | 0.953 | 0 | 17 | 8.55 | 23 |
+| | | | pdfminer.six | 0.962 | 0.952 | 0 | 17 | 16.29 | 12 |
+| | | | pdfminer.six + join_pages | 0.954 | 0.954 | 0 | 56 | 16.45 | 12 |
 | pdfTeX | cvs.pdf | 214 | known text | | | 3 | | | |
-| | | | Hearth (PDFium + join_pages) | 0.948 | 0.940 | 3 | 20 | 0.37 | 571 |
-| | | | PDFium raw | 0.949 | 0.925 | 3 | 30 | 0.33 | 649 |
-| | | | pypdf | 0.950 | 0.927 | 3 | 19 | 4.74 | 45 |
-| | | | pdfminer.six | 0.950 | 0.927 | 3 | 20 | 7.87 | 27 |
-| | | | pdfminer.six + join_pages | 0.948 | 0.937 | 3 | 28 | 7.98 | 27 |
+| | | | Hearth (PDFium + join_pages) | 0.949 | 0.939 | 3 | 20 | 1.01 | 213 |
+| | | | PDFium raw | 0.949 | 0.925 | 3 | 30 | 0.73 | 292 |
+| | | | pypdf | 0.950 | 0.927 | 3 | 19 | 11.61 | 18 |
+| | | | pdfminer.six | 0.950 | 0.927 | 3 | 20 | 16.60 | 13 |
+| | | | pdfminer.six + join_pages | 0.948 | 0.936 | 3 | 28 | 16.78 | 13 |
 | xdvipdfmx | maint-guide.en.pdf | 63 | known text | | | 1 | | | |
-| | | | Hearth (PDFium + join_pages) | 0.985 | 0.954 | 1 | 33 | 0.17 | 371 |
-| | | | PDFium raw | 0.986 | 0.940 | 1 | 29 | 0.12 | 510 |
-| | | | pypdf | 0.492 | 0.797 | 1080 | 477 | 1.90 | 33 |
-| | | | pdfminer.six | 0.986 | 0.942 | 1 | 32 | 6.65 | 9.47 |
-| | | | pdfminer.six + join_pages | 0.984 | 0.953 | 1 | 29 | 6.68 | 9.43 |
+| | | | Hearth (PDFium + join_pages) | 0.985 | 0.954 | 1 | 33 | 0.26 | 247 |
+| | | | PDFium raw | 0.986 | 0.940 | 1 | 29 | 0.19 | 335 |
+| | | | pypdf | 0.492 | 0.797 | 1080 | 477 | 4.23 | 15 |
+| | | | pdfminer.six | 0.986 | 0.942 | 1 | 32 | 9.14 | 6.90 |
+| | | | pdfminer.six + join_pages | 0.984 | 0.953 | 1 | 29 | 9.19 | 6.86 |
 | groff | bash.pdf | 87 | known text | | | 0 | | | |
-| | | | Hearth (PDFium + join_pages) | 0.962 | 0.982 | 0 | 723 | 0.19 | 459 |
-| | | | PDFium raw | 0.953 | 0.937 | 0 | 757 | 0.17 | 512 |
-| | | | pypdf | 0.930 | 0.909 | 0 | 641 | 1.16 | 75 |
-| | | | pdfminer.six | 0.995 | 0.973 | 0 | 10 | 5.36 | 16 |
-| | | | pdfminer.six + join_pages | 0.984 | 0.966 | 0 | 55 | 5.43 | 16 |
+| | | | Hearth (PDFium + join_pages) | 0.995 | 0.998 | 0 | 9 | 0.74 | 117 |
+| | | | PDFium raw | 0.953 | 0.937 | 0 | 757 | 0.31 | 282 |
+| | | | pypdf | 0.930 | 0.909 | 0 | 641 | 1.78 | 49 |
+| | | | pdfminer.six | 0.995 | 0.973 | 0 | 10 | 7.65 | 11 |
+| | | | pdfminer.six + join_pages | 0.984 | 0.966 | 0 | 55 | 7.75 | 11 |
 | LibreOffice | tagged.pdf | 2 | known text | | | 0 | | | |
-| | | | Hearth (PDFium + join_pages) | 0.943 | 1.000 | 0 | 0 | 0.00 | 1702 |
-| | | | PDFium raw | 0.943 | 1.000 | 0 | 0 | 0.00 | 2012 |
-| | | | pypdf | 0.943 | 1.000 | 0 | 0 | 0.01 | 227 |
-| | | | pdfminer.six | 0.943 | 1.000 | 0 | 0 | 0.02 | 116 |
-| | | | pdfminer.six + join_pages | 0.943 | 1.000 | 0 | 0 | 0.02 | 115 |
+| | | | Hearth (PDFium + join_pages) | 0.943 | 1.000 | 0 | 0 | 0.00 | 930 |
+| | | | PDFium raw | 0.943 | 1.000 | 0 | 0 | 0.00 | 1216 |
+| | | | pypdf | 0.943 | 1.000 | 0 | 0 | 0.02 | 124 |
+| | | | pdfminer.six | 0.943 | 1.000 | 0 | 0 | 0.02 | 83 |
+| | | | pdfminer.six + join_pages | 0.943 | 1.000 | 0 | 0 | 0.02 | 82 |
 | scan | linn.pdf | 1 | known text | | | 0 | | | |
 | | | | Hearth (PDFium + join_pages) | failed: "a scan without a text layer" | | | | | |
-| | | | PDFium raw | 0.000 | - | 0 | 0 | 0.00 | 6660 |
-| | | | pypdf | 0.000 | - | 0 | 0 | 0.00 | 1153 |
-| | | | pdfminer.six | 0.000 | - | 0 | 0 | 0.00 | 1186 |
-| | | | pdfminer.six + join_pages | 0.000 | - | 0 | 0 | 0.00 | 1028 |
-| | | | Hearth + OCR | 0.887 | 0.956 | 0 | 15 | 10.38 | 0.10 |
+| | | | PDFium raw | 0.000 | - | 0 | 0 | 0.00 | 6583 |
+| | | | pypdf | 0.000 | - | 0 | 0 | 0.00 | 678 |
+| | | | pdfminer.six | 0.000 | - | 0 | 0 | 0.00 | 735 |
+| | | | pdfminer.six + join_pages | 0.000 | - | 0 | 0 | 0.00 | 712 |
+| | | | Hearth + OCR | 0.887 | 0.956 | 0 | 15 | 41.88 | 0.02 |
 
 * xdvipdfmx leaves the spaces between words to the glyph positions: pypdf loses them (1080
   glued tokens, recall 0.49); PDFium and pdfminer.six keep them.
-* groff through Ghostscript: PDFium loses some spaces too ("as theyare read", "Since ashell
-  invoked", "from anyother startup files": 723 run-together words, recall 0.962), pypdf
-  more; pdfminer.six keeps them (recall 0.995). The one producer where PDFium is not best.
-* pdfTeX: the four read the same words (within 0.005). Hearth's slightly lower recall is
-  the running headers join_pages drops ("Chapter 4: Shell Builtin Commands 57"), whose words
-  the known text repeats in its navigation and contents.
-* join_pages raises precision on every multi-page PDF (0.014 to 0.045 over PDFium raw) and
-  recall on groff (line-end hyphens), but drops a few real lines that repeat at page edges on
-  three or more pages: cvs.pdf's "-l Local; run only in current working directory. See
-  Chapter 6 [Recursive" and "options], page 97.", bashref.pdf's "\\b backspace",
-  maint-guide's "Chapter 1" headings. It keeps a plain "-" at a line end ("com-mand"):
-  PDFium marks the typesetter's hyphens with U+0002, pdfminer.six does not: most of the
-  lower recall of "pdfminer.six + join_pages".
-* Hearth reads 6 to 13 times as fast as pypdf and 15 to 40 times as fast as pdfminer.six
-  (per PDF with text).
+* groff through Ghostscript widens some gaps between words with character spacing (Tc) and
+  writes no space there; PDFium's text has none ("as theyare read", "Since ashell invoked":
+  757 run-together words, recall 0.953), pypdf loses them too. Hearth puts them back from the
+  characters' loose boxes (a gap over 0.12 of the font size between two characters of a line):
+  recall 0.995 and precision 0.998, level with pdfminer.six's recall and above its precision
+  (before: 723 run-together words, 0.962 / 0.982); the 9 left are compounds broken at a line
+  end ("two-way") whose hyphen PDFium takes for the typesetter's. It put back no space inside
+  a word of the other PDFs (their words are exactly as before): between letters, TeX's kerning
+  leaves at most 0.045 of the font size, groff's lost spaces are 0.18 and more, and any
+  threshold from 0.08 to 0.15 gives the same words.
+* pdfTeX: the four read the same words (within 0.005). Hearth's slightly lower recall is the
+  running headers join_pages drops ("Chapter 4: Shell Builtin Commands 57"), whose words the
+  known text repeats in its navigation and contents.
+* join_pages raises precision on every multi-page PDF (0.014 over PDFium raw on the three TeX
+  PDFs; 0.061 on groff with the spaces put back). A running header or footer is now the same
+  line (numbers aside) at the same edge and place on three or more pages and on a quarter or
+  more of the pages it spans, and never a line that goes on like a sentence or a cross
+  reference or a chapter heading alone: the real lines it dropped before (cvs.pdf's "-l Local;
+  run only in current working directory. See Chapter 6 [Recursive" and "options], page 97.",
+  bashref.pdf's "\\b backspace" and index letters "C", "D", maint-guide's "Chapter 1"
+  headings) are kept (cvs.pdf recall 0.948 to 0.949, known words lost against PDFium raw 177
+  to 130; maint-guide 37 to 28), and every running header and footer of the five PDFs still
+  goes. It keeps a plain "-" at a line end ("com-mand"): PDFium marks the typesetter's
+  hyphens, pdfminer.six does not: most of the lower recall of "pdfminer.six + join_pages".
+* Speed: putting spaces back costs a ctypes call a character. Hearth looks at the first 12,000
+  characters of every PDF and goes on only where they had words to split (groff): there it
+  reads at 0.45 of its earlier speed (CPU time, measured apart: 474 to 211 pages/s; 117 here
+  under load), still twice pypdf's and ten times pdfminer.six's; on the other PDFs at 0.9 to
+  0.95 of it, mostly the sample; looking at every page would have halved it. Hearth reads 2
+  (groff) to 16 times as fast as pypdf, 7 to 16 times on the others, and 10 to 36 times as
+  fast as pdfminer.six (per PDF with text).
 
-Printed conclusion: Hearth's reading has the best word recall (within 0.005) on 3 of 5 PDFs
-with a text layer and the best precision on 5; it reads 439 pages/s, 11x pypdf's and 23x
-pdfminer.six's speed. Behind on: bashref.pdf (pdfTeX) recall 0.957 < pypdf 0.962; bash.pdf
-(groff) recall 0.962 < pdfminer.six 0.995.
+Printed conclusion: Hearth's reading has the best word recall (within 0.005) on 5 of 5 PDFs
+with a text layer and the best precision on 5; it reads 200 pages/s, 9x pypdf's and 18x
+pdfminer.six's speed.
 """
 
 from __future__ import annotations

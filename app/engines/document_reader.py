@@ -5,10 +5,12 @@ a DocumentError with a plain message naming the file; nothing here is fatal to a
 run. PDFs are read with PDFium (pypdfium2), chosen by measurement on real PDFs of four
 producers and a scan (bench/pdf_text.py): it keeps the spaces TeX's xdvipdfmx leaves implicit
 (pypdf lost them: "wordsrantogether"), and is ten to twenty times faster than pypdf and
-pdfminer.six; the pages are then joined into running text by app.core.page_text. A page
-with no text but images (a scan) is read by OCR, page by page, with progress. DOCX is a zip
-of XML: it is read with the zip size checked first and XML parsed by defusedxml with DTDs
-refused (no entity expansion, nothing fetched).
+pdfminer.six. Where PDFium leaves out spaces between words (groff through Ghostscript: "as
+theyare read") they are put back from where the characters sit (_Respacer); the pages are
+then joined into running text by app.core.page_text. A page with no text but images (a scan)
+is read by OCR, page by page, with progress. DOCX is a zip of XML: it is read with the zip
+size checked first and XML parsed by defusedxml with DTDs refused (no entity expansion,
+nothing fetched).
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ MAX_DOCX_XML_BYTES = 100 * 1024 * 1024
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-PDF_READER = 1
-"""Version of the PDF reading: 0 was pypdf; files indexed with an older one are read again."""
+PDF_READER = 2
+"""Version of the PDF reading: 0 was pypdf, 1 PDFium without the lost spaces put back and with
+any line at a page edge on three pages taken for a running header; files indexed with an older
+one are read again."""
 OCR_SCALE = 300 / 72
 """Scanned pages are rendered at 300 dpi for OCR: RapidOCR drops the spaces between words less
 often there than at 100-200 dpi (word recall 0.89 against 0.72-0.81 on a real scan)."""
@@ -148,12 +152,14 @@ class LocalDocumentReader:
 
 
 def _pdf_pages(name: str, document: Any) -> tuple[list[str], list[int]]:
-    """Each page's text layer, and the numbers of the pages that have none but hold images."""
+    """Each page's text layer (spaces PDFium left out put back while they are found: see
+    _Respacer), and the numbers of the pages that have none but hold images."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
     pages: list[str] = []
     scanned: list[int] = []
+    respacer = _Respacer()
     for number in range(len(document)):
         try:
             page = document[number]
@@ -164,7 +170,7 @@ def _pdf_pages(name: str, document: Any) -> tuple[list[str], list[int]]:
         try:
             textpage = page.get_textpage()
             try:
-                text = textpage.get_text_range()
+                text = respacer.page_text(textpage)
             finally:
                 textpage.close()
             if not text.strip() and any(
@@ -178,6 +184,154 @@ def _pdf_pages(name: str, document: Any) -> tuple[list[str], list[int]]:
         finally:
             page.close()
     return pages, scanned
+
+
+RESPACE_GAP = 0.12
+"""Two characters of a line with more room between them than this share of the font size are
+two words, whether or not the PDF has a space there. PDFium leaves some such spaces out (groff
+through Ghostscript: "as theyare read"): measured between letters on the corpus
+(bench/pdf_text.py), those lost spaces are 0.18 of the font size and more, the room TeX leaves
+inside words (kerning) at most 0.045; every gap from 0.08 to 0.15 gave the same words."""
+RESPACE_SAMPLE = 12_000
+"""Characters looked at before deciding whether the rest of the document is looked at too."""
+RESPACE_SAMPLE_FOUND = 2
+"""Words split in the sample (a space put back between two letters or digits), fewer than
+this: the PDF's producer writes its spaces and the rest of the document is read as PDFium gives
+it. On the corpus: none in 12,000 characters of the pdfTeX, xdvipdfmx and LibreOffice PDFs
+(where the spaces put back are only before punctuation: "Quotes . . . 6"), 38 in groff's."""
+_RUN = re.compile(r"[^\s\x00-\x1f\u00ad\ufffe\uffff]{2,}")
+"""Two or more characters with no space, line break or hyphen mark between them (PDFium marks
+a typesetter's hyphen U+0002 or U+FFFE, the line break after it gone): where a space may be
+lost."""
+_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_NO_SPACES = re.compile(
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff"
+    r"\u3200-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]"
+)
+"""Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Burmese, Khmer)
+and full-width forms: room between their characters is not a lost space."""
+
+
+class _Respacer:
+    """Puts back the spaces between words that PDFium's text leaves out, from where the
+    characters sit: a space goes between two characters of one line, neither a space nor a
+    line break, when the room between their loose boxes (the advance width, not the ink) is
+    more than RESPACE_GAP of the font size. PDFium's own text, line breaks, hyphen marks
+    (U+0002) and spaces are kept as they are. Only horizontal, upright text is looked at
+    (rotated, mirrored and vertical text is left alone); right-to-left letters are measured
+    leftwards; no space goes between characters of scripts written without them.
+
+    Looking costs a ctypes call a character (about 1 us; PDFium has no call for many), as much
+    again as reading the page: a document whose first RESPACE_SAMPLE characters split no word
+    is read on without looking, at PDFium's own speed."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        import pypdfium2.raw as pdfium_c
+
+        self.looked = 0
+        self.found = 0
+        self.active = True
+        # Called once a character: a prototype taking plain addresses costs half of what the
+        # binding's type-checked call does.
+        prototype = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+        function = ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
+        assert function is not None  # a function of the loaded library
+        self._box = prototype(function)
+        self._rect = (ctypes.c_float * 4)()  # FS_RECTF: left, top, right, bottom
+        self._rect_address = ctypes.addressof(self._rect)
+        self._values = memoryview(self._rect).cast("B").cast("f")
+        self._matrix = pdfium_c.FS_MATRIX()
+
+    def page_text(self, textpage: Any) -> str:
+        """The page's text, its lost spaces put back while the document needs it."""
+        text = str(textpage.get_text_range())
+        if not self.active:
+            return text
+        spaced, looked, found = self.respace(textpage, text)
+        self.looked += looked
+        self.found += found
+        if self.looked >= RESPACE_SAMPLE and self.found < RESPACE_SAMPLE_FOUND:
+            self.active = False
+        return spaced
+
+    def respace(self, textpage: Any, text: str) -> tuple[str, int, int]:
+        """The page's text with the lost spaces put back; how many characters were looked at,
+        and how many of the spaces put back split a word (two letters or digits apart)."""
+        import ctypes
+
+        if len(text) != textpage.count_chars():
+            return text, 0, 0  # characters and text do not line up: PDFium's text as it is
+        handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
+        box, address, values = self._box, self._rect_address, self._values
+        rtl = _RTL.search(text) is not None
+        cuts: list[int] = []
+        looked = 0
+        for run in _RUN.finditer(text):
+            start, end = run.span()
+            looked += end - start
+            box(handle, start, address)
+            prev_left, prev_right = values[0], values[2]
+            for i in range(start + 1, end):
+                box(handle, i, address)
+                left, right = values[0], values[2]
+                # Cheap first: the font size is at least the box's height, and most
+                # neighbours touch or overlap; the few others are measured.
+                room = RESPACE_GAP * (values[1] - values[3])
+                if (left - prev_right > room or (rtl and prev_left - right > room)) and self._apart(
+                    textpage, text, i
+                ):
+                    cuts.append(i)
+                prev_left, prev_right = left, right
+        if not cuts:
+            return text, looked, 0
+        split = sum(1 for cut in cuts if text[cut - 1].isalnum() and text[cut].isalnum())
+        pieces = []
+        last = 0
+        for cut in cuts:
+            pieces.append(text[last:cut])
+            last = cut
+        pieces.append(text[last:])
+        return " ".join(pieces), looked, split
+
+    def _apart(self, textpage: Any, text: str, i: int) -> bool:
+        """Whether characters i - 1 and i, of one line, are two words: the room between them
+        more than RESPACE_GAP of the larger font size, in their direction of writing."""
+        import pypdfium2.raw as pdfium_c
+
+        before, after = text[i - 1], text[i]
+        if _NO_SPACES.match(before) or _NO_SPACES.match(after):
+            return False
+        raw = textpage.raw
+        boxes = []
+        size = 0.0
+        for index in (i - 1, i):
+            if pdfium_c.FPDFText_IsGenerated(raw, index) != 0:
+                return False
+            rect = pdfium_c.FS_RECTF()
+            if not pdfium_c.FPDFText_GetLooseCharBox(raw, index, rect):
+                return False
+            matrix = self._matrix
+            if not pdfium_c.FPDFText_GetMatrix(raw, index, matrix):
+                return False
+            scale = matrix.d
+            upright = matrix.a > 0 and scale > 0
+            if not upright or abs(matrix.b) > 0.01 * matrix.a or abs(matrix.c) > 0.01 * scale:
+                return False  # rotated, mirrored or skewed: not measured
+            font = pdfium_c.FPDFText_GetFontSize(raw, index) * scale
+            size = max(size, font, rect.top - rect.bottom)
+            boxes.append(rect)
+        first, second = boxes
+        lowest = min(first.top - first.bottom, second.top - second.bottom)
+        overlap = min(first.top, second.top) - max(first.bottom, second.bottom)
+        if size <= 0 or lowest <= 0 or overlap < 0.5 * lowest:
+            return False  # not on one line (or no size to measure against)
+        if _RTL.match(before) and _RTL.match(after):
+            gap = first.left - second.right
+        else:
+            gap = second.left - first.right
+        return bool(gap > RESPACE_GAP * size)
 
 
 def _decode(data: bytes) -> str:
