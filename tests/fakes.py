@@ -451,6 +451,36 @@ class ListMemoryStore:
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
 
+    def keyword_search(
+        self,
+        kind: MemoryKind,
+        query: str,
+        embedding: Sequence[float],
+        limit: int,
+        *,
+        exclude_conversation: str = "",
+    ) -> list[MemoryHit]:
+        """Records sharing the most telling words with ``query`` first (a stand-in for BM25),
+        scored by cosine like :meth:`search`."""
+        from app.core.memory import salient_words
+
+        wanted = salient_words(query)
+        skip = exclude_conversation
+        ranked = sorted(
+            (
+                (len(wanted & salient_words(r.text)), r, v)
+                for r, v in self.records.values()
+                if r.kind == kind and not (skip and r.extra.get("conversation_id") == skip)
+            ),
+            key=lambda t: t[0],
+            reverse=True,
+        )
+        return [
+            MemoryHit(r, sum(a * b for a, b in zip(v, embedding, strict=True)))
+            for shared, r, v in ranked[:limit]
+            if shared
+        ]
+
     def get(self, kind: MemoryKind, ids: Sequence[str]) -> list[MemoryRecord]:
         return [self.records[i][0] for i in ids if i in self.records]
 

@@ -32,12 +32,32 @@ _PERSONAL_QUESTION = re.compile(
     rf"|\b(?:do|did)\s+(?:i|we)\s+(?:have|own|keep|know|pay|owe)\b"
     r"|\bwhat(?:'s| is| are| was)\s+(?:my|our)\b"
 )
-_FILES = re.compile(
-    r"(?i)\b(?:in|from|according\s+to|does|do)\s+(?:my|our|the|this|that)\s+"
+_DOC = (
+    r"(?:files?|documents?|docs?|documentation|notes?|manuals?|guides?|handbooks?|faqs?|"
+    r"papers?|man\s+pages?|pages?|references?|reports?|pdfs?|books?|articles?|specs?|"
+    r"specifications?|memor(?:y|ies)|folders?|readmes?|protocols?)"
+)
+"""What a user calls something of theirs Hearth has read."""
+_SAYS = (
+    r"(?:says?|said|mentions?|suggests?|recommends?|gives?|lists?|names?|points?|tells?|"
+    r"quotes?|thanks?|describes?|estimates?|states?|explains?|calls?|claims?)"
+)
+_NAMED = r"(?:[\w'’./+&-]+\s+){0,5}?"
+"""Up to five words naming it: "the CVS client/server protocol doc", "Brian Berliner's paper"."""
+_MY_DOCS = re.compile(
+    rf"(?i)\b(?:my|our)\s+{_NAMED}{_DOC}\b"
+    r"|\b(?:in|from|according\s+to|does|do)\s+(?:my|our|the|this|that)\s+"
     r"(?:files?|documents?|docs|notes?|manuals?|pdfs?|reports?|papers?|memor(?:y|ies)|folder)\b"
     r"|\b[\w-]+\.(?:pdf|txt|md|markdown|docx|html?)\b"
-    r"|\b(?:what|which|where)\b[^?.!]*\b(?:the\s+)?(?:manual|document|file|report|paper)\s+say"
 )
+"""The question says outright it is about the user's own files ("in my notes", "my Gutenprint
+manual", "report.pdf")."""
+_A_DOC = re.compile(
+    rf"(?i)\b(?:in|from|according\s+to|per|of)\s+(?:the|this|that|these|those)?\s*{_NAMED}{_DOC}\b"
+    rf"|\b{_DOC}\s+{_SAYS}\b"
+)
+"""The question is about what a document says ("according to the zlib FAQ", "what does the
+ReportLab guide say"), which may be one of the user's, or a book in general."""
 _HOW_TO = re.compile(r"(?i)^\s*(?:how\s+(?:do|can|should|would|to)|help|can you|could you)\b")
 _MARK = re.compile(r"\s*\[\d{1,2}\]")
 MIN_SHARED = 1
@@ -46,10 +66,17 @@ MIN_SHARED = 1
 
 def about_user(question: str) -> bool:
     """The question asks about the user's own life, files or memories (not the world):
-    "when is my sister's birthday?", "what does the manual say about descaling?"."""
-    if _FILES.search(question):
-        return True
-    return bool(_PERSONAL_QUESTION.search(question)) and not _HOW_TO.match(question)
+    "when is my sister's birthday?", "what's in report.pdf about the budget?"."""
+    if _HOW_TO.match(question):
+        return False  # "how do I back up my files?" asks for help, not for what they say
+    return bool(_MY_DOCS.search(question) or _PERSONAL_QUESTION.search(question))
+
+
+def about_a_document(question: str) -> bool:
+    """The question asks what a document says ("according to the zlib FAQ, ...", "what does
+    the manual say about descaling?"): when one of the user's documents was recalled for it,
+    the answer must come from there, like a question about the user's own files."""
+    return about_user(question) or bool(_A_DOC.search(question))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +91,40 @@ class Support:
     """The telling words the reply and the quote have in common."""
 
 
+_NUMBER = re.compile(
+    r"(?<![\w.])(?:0x[0-9a-f]+|\d+(?:[.,:/]\d+)*)(?:st|nd|rd|th)?(?![\w])", re.IGNORECASE
+)
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in digits in ``text``, as written ("1.2.3", "0x123f", "16"); an
+    ordinal is its number ("3rd" is "3"), thousands separators aside ("1,000" is "1000")."""
+    found = set()
+    for match in _NUMBER.finditer(text):
+        number = re.sub(r"(?i)(?:st|nd|rd|th)$", "", match.group(0)).lower()
+        found.add(re.sub(r"(?<=\d),(?=\d{3}\b)", "", number))
+    return found
+
+
 def find_support(question: str, reply: str, hits: Sequence[MemoryHit]) -> Support | None:
     """The source sentence that best supports the reply: the one sharing the most telling
-    words with one of its sentences (words of the question aside). None: the reply says
-    nothing the sources say."""
+    words with one of its sentences (words of the question aside). A reply sentence with a
+    number no source holds is supported by none (numbers come from the sources, never from the
+    model's guess). None: the reply says nothing the sources say."""
     asked = salient_words(question)
-    said = [salient_words(_MARK.sub("", s)) - asked for s in split_sentences(reply) if s.strip()]
+    sources = [hit for hit in hits if hit.record.kind != "turn"]
+    # What the user asked before is no evidence of an answer: past turns are never sources.
+    known = numbers(question).union(*(numbers(hit.record.text) for hit in sources))
+    said = [
+        salient_words(_MARK.sub("", s)) - asked
+        for s in split_sentences(reply)
+        if s.strip() and numbers(_MARK.sub("", s)) <= known
+    ]
     cited = {int(n) for n in re.findall(r"\[(\d{1,2})\]", reply)}
     best: tuple[int, int, Support] | None = None
     for n, hit in enumerate(hits, 1):
         if hit.record.kind == "turn":
-            continue  # what the user asked before is no evidence of an answer
+            continue
         for sentence in split_sentences(hit.record.text):
             words = salient_words(sentence) - asked
             for reply_words in said:
@@ -100,7 +150,9 @@ class Grounding:
 
 def ground(question: str, reply: str, hits: Sequence[MemoryHit]) -> Grounding:
     """Check a finished reply against the sources it had."""
-    personal = about_user(question)
+    personal = about_user(question) or (
+        about_a_document(question) and any(hit.record.kind == "document" for hit in hits)
+    )
     support = find_support(question, reply, hits)
     if support is not None:
         return Grounding(support, personal, general=False)

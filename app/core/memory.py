@@ -31,10 +31,22 @@ MIN_SCORE: dict[MemoryKind, float] = {"fact": 0.35, "document": 0.3, "turn": 0.4
 ECHO_SCORE = 0.8
 """A past turn this close in meaning to a forgotten fact said it, and is forgotten with it."""
 RELATIVE_CUT = 0.15
-"""Memories this much less similar than the best one are left out too."""
+"""Memories this much less similar than the best one are left out too (unless their words
+match the question's best: see KEYWORD_TRUST)."""
+RRF_K = 60
+"""Reciprocal rank fusion of the meaning and the keyword rankings: 1 / (RRF_K + rank)."""
+KEYWORD_TRUST = 2
+"""The first this many passages by keywords (BM25) are kept even when their meaning is a
+little further from the question (by up to KEYWORD_SLACK): an exact, rare word such as an
+option or a constant is what a question about a manual turns on."""
+KEYWORD_SLACK = 0.1
 MAX_RECALLED = 4
 FOCUS_CHARS = 240
-"""Longer passages (document chunks, past turns) are cut to their most relevant sentences."""
+"""Longer past turns are cut to their most relevant sentences."""
+WHOLE_PASSAGE_CHARS = 700
+"""Document passages up to this long (the indexer's are at most 600 characters) are given
+whole: cut to the two sentences nearest the question in meaning, the answer was in the prompt
+for 51% of the evaluation questions, against 83% whole (within 500 tokens; bench/answers.py)."""
 FOCUS_SENTENCES = 2
 
 # Every pattern run on what the user typed or said is linear in its length. A lazy ".+?" before
@@ -376,23 +388,26 @@ class Memory:
         if not query.strip():
             return Recalled(())
         [vector] = self.embedder.embed([query])
+        fused = self._fused(query, vector, RECALL_KINDS, per_kind, exclude_conversation)
         candidates = [
-            h
-            for h in self._nearest(vector, RECALL_KINDS, per_kind, exclude_conversation)
-            if h.score >= MIN_SCORE[h.record.kind]
-            and not (h.record.kind == "turn" and only_asks(h.record.text.removeprefix("User: ")))
+            (hit, trusted)
+            for hit, trusted in fused
+            if hit.score >= MIN_SCORE[hit.record.kind] - (KEYWORD_SLACK if trusted else 0.0)
+            and not (
+                hit.record.kind == "turn" and only_asks(hit.record.text.removeprefix("User: "))
+            )
         ]
         chosen: list[MemoryHit] = []
         seen: set[str] = set()
         used = 0
-        best = candidates[0].score if candidates else 0.0
-        for candidate in candidates:
+        best = max((hit.score for hit, _ in candidates), default=0.0)
+        for candidate, trusted in candidates:
             if len(chosen) >= MAX_RECALLED:
                 break
             # Every recalled token costs prompt time before the first word of the answer:
             # only what is nearly as relevant as the best memory, never the same text twice,
             # and of a long passage only the sentences that answer the question.
-            if candidate.score < best - RELATIVE_CUT:
+            if candidate.score < best - RELATIVE_CUT and not trusted:
                 continue
             hit = self._focus(candidate, vector)
             key = normalised(hit.record.text)
@@ -406,11 +421,45 @@ class Memory:
             used += cost
         return Recalled(tuple(chosen))
 
+    def _fused(
+        self,
+        query: str,
+        vector: Sequence[float],
+        kinds: Sequence[MemoryKind],
+        per_kind: int,
+        exclude_conversation: str = "",
+    ) -> list[tuple[MemoryHit, bool]]:
+        """The nearest records by meaning and the best by keywords, of each kind, fused by
+        reciprocal rank (ties: the nearer in meaning first); each hit keeps its similarity
+        as its score, and says whether it is among the KEYWORD_TRUST best by keywords."""
+        fused: dict[tuple[str, str], tuple[float, MemoryHit, bool]] = {}
+        for kind in kinds:
+            rankings = (
+                self.store.search(
+                    kind, vector, per_kind, exclude_conversation=exclude_conversation
+                ),
+                self.store.keyword_search(
+                    kind, query, vector, per_kind, exclude_conversation=exclude_conversation
+                ),
+            )
+            for by_words, ranking in enumerate(rankings):
+                for rank, hit in enumerate(ranking):
+                    key = (kind, hit.record.id)
+                    weight, _, trusted = fused.get(key, (0.0, hit, False))
+                    fused[key] = (
+                        weight + 1.0 / (RRF_K + rank + 1),
+                        hit,
+                        trusted or (bool(by_words) and rank < KEYWORD_TRUST),
+                    )
+        ordered = sorted(fused.values(), key=lambda t: (t[0], t[1].score), reverse=True)
+        return [(hit, trusted) for _, hit, trusted in ordered]
+
     def _focus(self, hit: MemoryHit, query: Sequence[float]) -> MemoryHit:
         """A long passage cut down to its ``FOCUS_SENTENCES`` sentences nearest the question,
         in their original order (the record keeps its id, so the citation still opens it)."""
         text = hit.record.text
-        if hit.record.kind == "fact" or len(text) <= FOCUS_CHARS:
+        whole = WHOLE_PASSAGE_CHARS if hit.record.kind == "document" else FOCUS_CHARS
+        if hit.record.kind == "fact" or len(text) <= whole:
             return hit
         sentences = split_sentences(text)
         if len(sentences) <= FOCUS_SENTENCES:

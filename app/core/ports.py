@@ -404,6 +404,20 @@ class MemoryStore(Protocol):
         exclude_conversation: str = "",
     ) -> list[MemoryHit]: ...
 
+    def keyword_search(
+        self,
+        kind: MemoryKind,
+        query: str,
+        embedding: Sequence[float],
+        limit: int,
+        *,
+        exclude_conversation: str = "",
+    ) -> list[MemoryHit]:
+        """The records whose words match ``query`` best (BM25), best first, each scored by
+        its similarity to ``embedding`` as :meth:`search` scores; [] where the store has no
+        keyword index."""
+        ...
+
     def get(self, kind: MemoryKind, ids: Sequence[str]) -> list[MemoryRecord]: ...
 
     def delete(self, kind: MemoryKind, ids: Sequence[str]) -> None: ...

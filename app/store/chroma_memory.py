@@ -12,7 +12,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from app.core.errors import AssistantError, MemoryStoreError
 from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord, Scalar
 from app.core.word_search import query_words, word_regex
 from app.fsutil import DiskFullError
+from app.store.keyword_index import KeywordIndex
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ class ChromaMemory:
         self._client: Any = None
         self._lock = threading.RLock()
         self._collections: dict[str, Any] = {}
+        self.keywords: KeywordIndex | None = None
+        """Keyword (BM25) search of the text records; only for the embedded store (a shared
+        server's records change under other computers' hands, so no local index can follow)."""
+        self._synced: set[MemoryKind] = set()
 
     @classmethod
     def open(cls, folder: Path) -> ChromaMemory:
@@ -71,6 +76,7 @@ class ChromaMemory:
 
         store = cls(connect, str(folder))
         store.folder = folder
+        store.keywords = KeywordIndex(folder / "keywords.sqlite3")
         return store
 
     @classmethod
@@ -128,6 +134,9 @@ class ChromaMemory:
         with self._lock:
             client, self._client = self._client, None
             self._collections.clear()
+            self._synced.clear()
+        if self.keywords is not None:
+            self.keywords.close()
         if client is not None:
             try:
                 # chromadb 1.5 leaves an HttpClient's connection pools (its own and its admin
@@ -177,6 +186,9 @@ class ChromaMemory:
                 metadatas=[_metadata(r) for r in records],
             )
         )
+        if self.keywords is not None:
+            keywords = self.keywords
+            self._guard(lambda: keywords.upsert(records[0].kind, [(r.id, r.text) for r in records]))
 
     def search(
         self,
@@ -231,9 +243,65 @@ class ChromaMemory:
     def delete(self, kind: MemoryKind, ids: Sequence[str]) -> None:
         if ids:
             self._guard(lambda: self._text(kind).delete(ids=list(ids)))
+            if self.keywords is not None:
+                keywords = self.keywords
+                self._guard(lambda: keywords.delete(kind, ids))
 
     def delete_where(self, kind: MemoryKind, key: str, value: Scalar) -> None:
-        self._guard(lambda: self._text(kind).delete(where={key: value}))
+        if self.keywords is None:
+            self._guard(lambda: self._text(kind).delete(where={key: value}))
+            return
+        ids = self._text(kind).get(where={key: value}, include=[])["ids"]
+        self.delete(kind, ids)
+
+    def keyword_search(
+        self,
+        kind: MemoryKind,
+        query: str,
+        embedding: Sequence[float],
+        limit: int,
+        *,
+        exclude_conversation: str = "",
+    ) -> list[MemoryHit]:
+        """The records whose words match ``query`` best (BM25), best first, each scored by
+        its similarity to ``embedding`` like :meth:`search`; [] for a server's store."""
+        if self.keywords is None or limit <= 0:
+            return []
+        keywords, collection = self.keywords, self._text(kind)
+        if kind not in self._synced:
+            keywords.sync(kind, int(collection.count()), lambda: self._all_texts(kind))
+            self._synced.add(kind)
+        ranked = [id_ for id_, _ in keywords.search(kind, query, limit * 2)]
+        if not ranked:
+            return []
+        where = {"conversation_id": {"$ne": exclude_conversation}} if exclude_conversation else None
+        found = collection.query(
+            query_embeddings=[list(embedding)],
+            ids=ranked,
+            n_results=len(ranked),
+            where=where,
+            include=["metadatas", "documents", "distances"],
+        )
+        hits = {
+            id_: MemoryHit(_record(kind, id_, document or "", dict(meta or {})), 1.0 - float(d))
+            for id_, document, meta, d in zip(
+                found["ids"][0],
+                found["documents"][0],
+                found["metadatas"][0],
+                found["distances"][0],
+                strict=True,
+            )
+        }
+        return [hits[id_] for id_ in ranked if id_ in hits][:limit]
+
+    def _all_texts(self, kind: MemoryKind) -> Iterator[tuple[str, str]]:
+        collection, offset = self._text(kind), 0
+        while True:
+            page = collection.get(limit=1000, offset=offset, include=["documents"])
+            yield from zip(page["ids"], (d or "" for d in page["documents"]), strict=True)
+            if len(page["ids"]) < 1000:
+                return
+            offset += 1000
 
     def browse(
         self,
@@ -264,6 +332,8 @@ class ChromaMemory:
             for name in self._collection_names():
                 self.client.delete_collection(name)
             self._collections.clear()
+            if self.keywords is not None:
+                self.keywords.clear()
 
     def _guard(self, write: Any) -> None:
         """Writes: a full disk becomes a plain message (nothing acknowledged is lost)."""

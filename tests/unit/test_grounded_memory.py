@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from app.core.assistant import Assistant, AssistantConfig
 from app.core.events import AssistantEvent, EventType
-from app.core.grounding import NOT_FOUND, NOT_SUPPORTED, about_user, find_support, ground
+from app.core.grounding import (
+    NOT_FOUND,
+    NOT_SUPPORTED,
+    about_a_document,
+    about_user,
+    find_support,
+    ground,
+    numbers,
+)
 from app.core.memory import Memory, only_asks, why_not_kept
 from app.core.ports import MemoryHit, MemoryRecord
 from app.core.private_text import SECRET, redact
@@ -245,3 +253,43 @@ def test_redact_leaves_the_words_around_a_secret() -> None:
 
 def test_not_found_is_the_exact_plain_sentence() -> None:
     assert NOT_FOUND == "I couldn't find that in your files or memories."
+
+
+def test_a_question_about_what_a_document_says_is_told_from_one_about_the_world() -> None:
+    for question in (
+        "According to the zlib FAQ, what should I set ZLIB_VERNUM to?",
+        "In Brian Berliner's CVS paper, in what format is the module database stored?",
+        "What export control classification does the zlib FAQ give zlib?",
+        "How long at most should the short description be, per the New Maintainers' Guide?",
+    ):
+        assert about_a_document(question), question
+    for question in (
+        "what is the capital of France?",
+        "how do I back up my files?",
+        "how do I change my email address?",
+        "What is the best guide to bash?",
+    ):
+        assert not about_a_document(question) and not about_user(question), question
+    # "the book" may be any book: about a document, not necessarily one of the user's.
+    assert about_a_document("How many pages are in the book Moby Dick?")
+    assert not about_user("How many pages are in the book Moby Dick?")
+
+
+def test_a_number_no_source_holds_is_not_supported() -> None:
+    passage = MemoryHit(
+        MemoryRecord(
+            "d1",
+            "document",
+            "If you modify zlib, please set ZLIB_VERNUM to 0x123f for version 1.2.3.4.",
+            "/docs/zlib-FAQ.txt",
+            "zlib-FAQ.txt",
+        ),
+        0.7,
+    )
+    question = "According to my zlib FAQ, what should ZLIB_VERNUM be for a modified 1.2.3.4?"
+    right = ground(question, "Set it to 0x123f [1].", [passage])
+    assert right.support is not None and not right.replacement
+    wrong = ground(question, "Set ZLIB_VERNUM to 0x1234 for your modified version [1].", [passage])
+    assert wrong.support is None or wrong.replacement  # the invented number is not supported
+    assert wrong.replacement.startswith(NOT_SUPPORTED)
+    assert numbers("on the 3rd of May, 1,000 copies of 1.2.3") == {"3", "1000", "1.2.3"}
