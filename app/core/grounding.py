@@ -106,6 +106,44 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+MAX_QUOTE = 320
+"""A sentence longer than this (a PDF list or table without full stops) is quoted by its lines."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n[ \t]*\n\s*")
+_NOT_AN_END = re.compile(
+    r"(?i)(?:^|[\s(])(?:\d{1,3}|[a-z]|e\.g|i\.e|etc|vs|al|fig|figs|no|dr|mr|mrs|ms|cf|sec|ch)"
+    r"\.[\"'”’)\]]*$"
+)
+"""A full stop that ends no sentence: "1." of a list, "e.g.", "et al.", "Fig."."""
+_NEW_LINE_ITEM = re.compile(r"\n(?=[ \t]*(?:[•·▪◦*–-]|\d{1,3}[.)]|[a-z][.)])\s)")
+
+
+def quote_spans(text: str) -> list[str]:
+    """The sentences of a source, each an exact span of ``text`` (so the viewer can find and
+    highlight it): a sentence runs over the line breaks of a PDF page, and ends at a full
+    stop, a blank line or a new list item; one too long to quote is taken line by line."""
+    spans: list[str] = []
+    start = 0
+    cuts = sorted(
+        {
+            m.end()
+            for m in _SENTENCE_END.finditer(text)
+            if not _NOT_AN_END.search(text[max(0, m.start() - 8) : m.start()])
+        }
+        | {m.start() for m in _NEW_LINE_ITEM.finditer(text)}
+        | {len(text)}
+    )
+    for end in cuts:
+        piece = text[start:end].strip()
+        start = end
+        if len(piece) <= 1:
+            continue
+        if len(piece) <= MAX_QUOTE:
+            spans.append(piece)
+        else:
+            spans += [line.strip() for line in piece.split("\n") if len(line.strip()) > 1]
+    return spans
+
+
 def find_support(question: str, reply: str, hits: Sequence[MemoryHit]) -> Support | None:
     """The source sentence that best supports the reply: the one sharing the most telling
     words with one of its sentences (words of the question aside). A reply sentence with a
@@ -125,7 +163,7 @@ def find_support(question: str, reply: str, hits: Sequence[MemoryHit]) -> Suppor
     for n, hit in enumerate(hits, 1):
         if hit.record.kind == "turn":
             continue
-        for sentence in split_sentences(hit.record.text):
+        for sentence in quote_spans(hit.record.text):
             words = salient_words(sentence) - asked
             for reply_words in said:
                 shared = words & reply_words
@@ -161,7 +199,7 @@ def ground(question: str, reply: str, hits: Sequence[MemoryHit]) -> Grounding:
     nearest = nearest_passage(question, hits)
     replacement = NOT_SUPPORTED
     if nearest is not None:
-        replacement += " " + NEAREST.format(quote=nearest.quote, n=nearest.n)
+        replacement += " " + NEAREST.format(quote=" ".join(nearest.quote.split()), n=nearest.n)
     return Grounding(nearest, True, general=False, replacement=replacement)
 
 
@@ -172,7 +210,7 @@ def nearest_passage(question: str, hits: Sequence[MemoryHit]) -> Support | None:
     for n, hit in enumerate(hits, 1):
         if hit.record.kind == "turn":
             continue
-        for sentence in split_sentences(hit.record.text):
+        for sentence in quote_spans(hit.record.text):
             shared = salient_words(sentence) & asked
             if len(shared) >= 2 and (best is None or len(shared) > best[0]):
                 best = (len(shared), Support(n, sentence, frozenset(shared)))

@@ -215,7 +215,7 @@ class MessageBubble(QFrame):
         """The sentence of source [n] that supports the reply, under it (click: open the
         source there); or, for a general question, that the answer is the model's own."""
         if quote:
-            text = html.escape(quote)
+            text = html.escape(" ".join(quote.split()))  # a PDF sentence runs over lines
             where = html.escape(f"[{n}] {label}" if label else f"[{n}]")
             self.quote.setText(f'“{text}” — <a href="cite:{n}">{where}</a>')
             self.quote.setToolTip("Copied from the source; click to open it at this passage.")

@@ -18,6 +18,7 @@ from app.core.grounding import (
     find_support,
     ground,
     numbers,
+    quote_spans,
 )
 from app.core.memory import Memory, only_asks, why_not_kept
 from app.core.ports import MemoryHit, MemoryRecord
@@ -293,3 +294,21 @@ def test_a_number_no_source_holds_is_not_supported() -> None:
     assert wrong.support is None or wrong.replacement  # the invented number is not supported
     assert wrong.replacement.startswith(NOT_SUPPORTED)
     assert numbers("on the 3rd of May, 1,000 copies of 1.2.3") == {"3", "1000", "1.2.3"}
+
+
+def test_a_quote_is_a_whole_sentence_copied_exactly_even_over_pdf_line_breaks() -> None:
+    page = (
+        "The level argument suggests to the server the level of compression; it should be\n"
+        "an integer between 0 and 9, inclusive. After this request is sent, all further\n"
+        "communication must be compressed.\n\nOptions, e.g. these:\n"
+        "- gzip, by Gailly et al. in 1992.\n1. zlib\n" + "a very long line without a stop " * 12
+    )
+    spans = quote_spans(page)
+    assert all(span in page for span in spans)  # exact: the viewer finds and marks it
+    assert spans[0].endswith("between 0 and 9, inclusive.") and "\n" in spans[0]
+    assert "- gzip, by Gailly et al. in 1992." in spans
+    assert "1. zlib" in spans
+    assert max(len(s) for s in spans) <= 400
+    hit = MemoryHit(MemoryRecord("d", "document", page, "/d/cvsclient.pdf", "cvsclient.pdf"), 0.6)
+    support = find_support("What is the highest compression level?", "It is 9 [1].", [hit])
+    assert support is not None and support.quote == spans[0]
