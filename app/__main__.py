@@ -179,6 +179,7 @@ def ask(
     from app.core.cancel import CancelToken
     from app.core.errors import AssistantError
     from app.core.events import AssistantEvent, EventType
+    from app.core.summary import describe_progress
     from app.engines.models import ModelRegistry
     from app.store.history import SqliteConversationStore
 
@@ -237,6 +238,8 @@ def ask(
             sys.stdout.flush()
         elif event.type is EventType.MODEL_LOADING and show_stats:
             print(f"[loading {event.data['model']}]", file=sys.stderr)
+        elif event.type is EventType.SUMMARY_PROGRESS:  # a long summary: say where it is
+            print(f"[{safe(describe_progress(event.data))}]", file=sys.stderr)
         elif event.type is EventType.ERROR:
             outcome["error"] = event.data["message"]
         elif event.type is EventType.STATS:

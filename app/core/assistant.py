@@ -47,6 +47,7 @@ from app.core.ports import (
 )
 from app.core.prompt import PromptPlan, plan_prompt
 from app.core.sentences import SentenceSplitter
+from app.core.summary import DocumentSummaries, summary_request
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,8 @@ class Assistant:
         self._undo: dict[str, Callable[[], str]] = {}
         self._undo_ids = itertools.count(1)
         self._undo_lock = threading.Lock()
+        self.summaries = DocumentSummaries()
+        """Summaries of indexed documents ("summarise report.pdf"), see app.core.summary."""
 
     @property
     def llm(self) -> LanguageModel:
@@ -201,7 +204,7 @@ class Assistant:
         return turn.result
 
     def _answer(self, turn: Turn) -> None:
-        if self.direct(turn) or not self.load_model(turn):
+        if self.direct(turn) or not self.load_model(turn) or self.summarise(turn):
             return
         self.recall(turn)
         if self.not_found(turn):
@@ -322,6 +325,30 @@ class Assistant:
         if turn.cancel.is_cancelled():
             turn.result.cancelled = True
             return False
+        return True
+
+    def summarise(self, turn: Turn) -> bool:
+        """Summarise an indexed document when the user's words ask for it (or ask which one,
+        or say it is not in memory); the turn is not kept in memory. False: not such a
+        request."""
+        done = self.summaries.answer(self.memory, turn.text, turn.llm, turn.emit, turn.cancel)
+        if done is None:
+            return False
+        result = turn.result
+        result.reply, result.cancelled, result.stats = done.reply, done.cancelled, done.stats
+        meta: dict[str, object] = {"model": turn.llm.name, "stats": done.stats}
+        if done.document:
+            meta["summary"] = {"path": done.document, "sections": done.sections}
+        else:
+            meta["handled"] = "summary"
+        if done.cancelled:
+            meta["cancelled"] = True
+        if done.citations:
+            meta["citations"] = done.citations
+        if done.reply.strip():
+            self._store.add_message(turn.conversation_id, "assistant", done.reply, meta)
+        if done.stats:
+            turn.emit(EventType.STATS, **done.stats)
         return True
 
     def recall(self, turn: Turn) -> bool:
@@ -644,8 +671,8 @@ class Assistant:
         llm = self._llm
         if not text.strip() or not llm.loaded or cancel.is_cancelled():
             return False
-        if self.answered_directly(conversation_id, text):
-            return False  # a command or a yes/no: the model will not be asked
+        if self.answered_directly(conversation_id, text) or summary_request(text):
+            return False  # a command, a yes/no or a summary: no prompt to prepare
         turn = Turn(conversation_id, text, _emitter(lambda _e: None), cancel, llm)
         turn.history = self._history(conversation_id)
         if self.memory is not None and self.config.use_memory:

@@ -43,6 +43,11 @@ class EventType(StrEnum):
     "conversation", "refusal", "not known"), secrets (how many were left out)."""
     MODEL_LOADING = "model-loading"
     """The language model is being prepared (assembly, checksum, load); data: model."""
+    SUMMARY_PROGRESS = "summary-progress"
+    """A document is being summarised (app.core.summary); data: document (its file name),
+    stage ("reading" its chunks, "section" being summarised, "writing" the summary), done
+    (sections summarised so far), total (sections in all), section (the one in hand, from 1;
+    0 outside "section"), label (its chunks: "parts 3–7")."""
     PROMPT_READY = "prompt-ready"
     """The prompt was assembled; data: messages, dropped_messages, prompt_tokens."""
     TOKEN = "token"

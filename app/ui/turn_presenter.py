@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.events import AssistantEvent, EventType
 from app.core.images import PreparedImage
+from app.core.summary import describe_progress
 from app.core.voice import describe_breakdown, voice_breakdown
 from app.ui.chat_view import ChatView, MessageBubble
 from app.ui.composer import Composer
@@ -86,6 +87,7 @@ class TurnPresenter(QObject):
         self._events: list[AssistantEvent] = []
         self._tokens = 0
         self._first_token_at = 0.0
+        self._summarising = False
         self._user_bubble: MessageBubble | None = None
         self._reply_bubble: MessageBubble | None = None
         self._queued: _Queued | None = None
@@ -151,6 +153,7 @@ class TurnPresenter(QObject):
         self._events = []
         self._tokens = 0
         self._first_token_at = 0.0
+        self._summarising = False
         self._user_bubble = self._reply_bubble = None
         if self.voice is not None:
             self.voice.answering = True
@@ -264,6 +267,14 @@ class TurnPresenter(QObject):
             )
         )
 
+    def _on_summary_progress(self, event: AssistantEvent) -> None:
+        """ "Summarising section 3 of 14 …" in the status bar and under the reply."""
+        self._summarising = True
+        text = describe_progress(event.data)
+        self.host.show_status(text, working=True)
+        if self._showing() and self._reply_bubble is not None:
+            self._reply_bubble.set_footer(text)
+
     def _on_model_loading(self, event: AssistantEvent) -> None:
         self.host.show_status(f"Loading {event.data.get('model', 'model')}…", working=True)
 
@@ -281,7 +292,7 @@ class TurnPresenter(QObject):
         if self._tokens == 1:
             self._first_token_at = now
             self.host.show_status("Answering…")
-        elif now > self._first_token_at:
+        elif now > self._first_token_at and not self._summarising:  # a summary comes in bursts
             rate = (self._tokens - 1) / (now - self._first_token_at)
             self.host.show_speed(f"{rate:.1f} tok/s")
         if self._showing():
@@ -315,6 +326,8 @@ class TurnPresenter(QObject):
         failed = bool(event.data.get("failed"))
         if self._showing() and self._reply_bubble is not None:
             footer = "Stopped" if cancelled else ("Failed" if failed else "")
+            if any(e.type is EventType.SUMMARY_PROGRESS for e in self._events):
+                self._reply_bubble.set_footer("")  # the progress shown there is over
             spoken = describe_breakdown(voice_breakdown(self._events))
             if spoken and not footer:
                 footer = spoken.split(" (")[0]
