@@ -15,6 +15,7 @@ from app.core.grounding import (
     NOT_SUPPORTED,
     about_a_document,
     about_user,
+    answers_from_sources,
     find_support,
     ground,
     numbers,
@@ -312,3 +313,40 @@ def test_a_quote_is_a_whole_sentence_copied_exactly_even_over_pdf_line_breaks() 
     hit = MemoryHit(MemoryRecord("d", "document", page, "/d/cvsclient.pdf", "cvsclient.pdf"), 0.6)
     support = find_support("What is the highest compression level?", "It is 9 [1].", [hit])
     assert support is not None and support.quote == spans[0]
+
+
+def test_a_reply_about_the_users_files_must_say_what_they_say() -> None:
+    """Replies the default model gave on the evaluation set, judged against their sources."""
+    faq = MemoryHit(
+        MemoryRecord(
+            "d1",
+            "document",
+            "zlib is already included as part of the Java SDK in the java.util.zip package.\n"
+            "You can find a Delphi interface in contrib/delphi.",
+            "/docs/zlib-FAQ.txt",
+            "zlib-FAQ.txt",
+        ),
+        0.6,
+    )
+    asked = "My zlib FAQ says zlib is already part of the Java SDK - in which package?"
+    assert answers_from_sources(asked, "It is the java.util.zip package [1].", [faq])
+    # Only the question again, or a sentence that stops where the answer should be.
+    assert not answers_from_sources(
+        asked, "The zlib FAQ says zlib is already part of the Java SDK - in which package.", [faq]
+    )
+    docker = "Which Docker image does the zlib FAQ recommend for building it?"
+    assert not answers_from_sources(docker, "The Docker image it recommends is [n].", [faq])
+    # An invented how-to brings words of its own.
+    invented = (
+        "To build zlib with Docker, pull the official gcc image, mount the source tree, "
+        "run configure and make inside the container, then copy the library out [1]."
+    )
+    assert not answers_from_sources(docker, invented, [faq])
+    # A number the sources do not hold.
+    assert not answers_from_sources(
+        "Since which Java version does my zlib FAQ say java.util.zip exists?",
+        "Since Java 1.1 [1].",
+        [faq],
+    )
+    replaced = ground(docker, invented, [faq])
+    assert replaced.replacement.startswith(NOT_SUPPORTED)
