@@ -25,7 +25,7 @@ from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, InternalError
 from app.core.events import AssistantEvent, EventCallback, EventType
 from app.core.gate import ForegroundGate
-from app.core.grounding import NOT_FOUND, Grounding, about_user, ground
+from app.core.grounding import NOT_FOUND, Grounding, about_user, ground, must_rest_on_sources
 from app.core.handlers import (
     Handled,
     Handler,
@@ -113,6 +113,8 @@ class Turn:
     recalled: Recalled = field(default_factory=lambda: Recalled(()))
     plan: PromptPlan | None = None
     grounding: Grounding | None = None
+    held: list[str] | None = None
+    """Sentences kept from the voice until the reply is checked (None: spoken as written)."""
     started: float = field(default_factory=time.monotonic)
     prompt_started: float = 0.0
     first_token_at: float | None = None
@@ -406,6 +408,7 @@ class Assistant:
         that no source supports is replaced by saying so."""
         result = turn.result
         if result.cancelled or not result.reply.strip() or not self._grounded(turn):
+            turn.held = None
             return
         grounding = ground(turn.text, result.reply, turn.recalled.hits)
         turn.grounding = grounding
@@ -423,6 +426,7 @@ class Assistant:
             general=grounding.general,
             replaced=bool(grounding.replacement),
         )
+        self._release_sentences(turn, grounding.replacement)
 
     def _report_recalled(self, turn: Turn) -> None:
         hits = turn.recalled.hits
@@ -461,6 +465,11 @@ class Assistant:
         splitter = SentenceSplitter(first_clause_words=self.config.first_clause_words)
         sentences = itertools.count()
         loop = LoopGuard()
+        # An answer about the user's files or life is checked against its sources once it is
+        # written: until then its sentences are held back from the voice (the window shows
+        # the tokens; a replaced answer is replaced there), so nothing unsupported is spoken.
+        hold = self._grounded(turn) and must_rest_on_sources(turn.text, turn.recalled.hits)
+        turn.held = [] if hold else None
         turn.prompt_started = time.monotonic()
         for piece in turn.llm.stream(
             turn.plan.messages,
@@ -483,14 +492,33 @@ class Assistant:
                 break
             turn.emit(EventType.TOKEN, text=piece)
             for sentence in splitter.feed(piece):
-                turn.emit(EventType.SENTENCE, index=next(sentences), text=sentence)
+                self._sentence(turn, next(sentences), sentence)
         turn.finished_at = time.monotonic()
         turn.result.reply = loop.trimmed() if loop.cut_at is not None else "".join(pieces)
         turn.result.cancelled = turn.cancel.is_cancelled()
         if not turn.result.cancelled:
             for sentence in splitter.flush():
-                turn.emit(EventType.SENTENCE, index=next(sentences), text=sentence)
+                self._sentence(turn, next(sentences), sentence)
         turn.result.stats = self._stats(turn, len(pieces))
+
+    @staticmethod
+    def _sentence(turn: Turn, index: int, text: str) -> None:
+        if turn.held is not None:
+            turn.held.append(text)
+        else:
+            turn.emit(EventType.SENTENCE, index=index, text=text)
+
+    @staticmethod
+    def _release_sentences(turn: Turn, replacement: str) -> None:
+        """The held sentences go to the voice now, or those of what replaced them."""
+        held, turn.held = turn.held, None
+        if held is None:
+            return
+        if replacement:
+            splitter = SentenceSplitter()
+            held = [*splitter.feed(replacement), *splitter.flush()]
+        for index, text in enumerate(held):
+            turn.emit(EventType.SENTENCE, index=index, text=text)
 
     def remember(self, turn: Turn) -> None:
         """Store the reply with its citations; keep the turn in memory unless cancelled."""

@@ -244,8 +244,9 @@ def answers_from_sources(question: str, reply: str, hits: Sequence[MemoryHit]) -
     """Whether a reply to a question about the user's files or life says what its sources
     say, as far as words can tell. All of these must hold:
 
-    - it says something the question did not (a reply that only restates the question, or
-      stops where the answer should be, "... is [n].", answers nothing);
+    - it says something the question did not (a short closing remark aside): a reply that
+      only restates the question, or stops where the answer should be ("... is [n]."),
+      answers nothing;
     - at least MIN_COVERAGE of its new telling words are in the sources (an invented how-to
       or list brings words of its own);
     - every number in it that the question did not have is in the sources;
@@ -258,7 +259,12 @@ def answers_from_sources(question: str, reply: str, hits: Sequence[MemoryHit]) -
     asked = _stems(question)
     sources = [hit for hit in hits if hit.record.kind != "turn"]
     clean = _MARK.sub("", reply)
-    new = _stems(clean) - asked - SAYING
+    sentences = split_sentences(clean)
+    # A short closing remark ("Don't forget a card.") is courtesy, not a claim to check.
+    while len(sentences) > 1 and len(sentences[-1].split()) <= 8 and not numbers(sentences[-1]):
+        sentences.pop()
+    claims = " ".join(sentences)
+    new = _stems(claims) - asked - SAYING
     if not new or not sources:
         return False
     held = set().union(*(_stems(hit.record.text) for hit in sources))
@@ -268,7 +274,7 @@ def answers_from_sources(question: str, reply: str, hits: Sequence[MemoryHit]) -
     if not numbers(clean) <= known:
         return False
     spans = [span for hit in sources for span in quote_spans(hit.record.text)]
-    for sentence in split_sentences(clean):
+    for sentence in sentences:
         said = _stems(sentence) - asked - SAYING
         if not said:
             continue
@@ -287,11 +293,17 @@ def answers_from_sources(question: str, reply: str, hits: Sequence[MemoryHit]) -
     return False
 
 
-def ground(question: str, reply: str, hits: Sequence[MemoryHit]) -> Grounding:
-    """Check a finished reply against the sources it had."""
-    personal = about_user(question) or (
+def must_rest_on_sources(question: str, hits: Sequence[MemoryHit]) -> bool:
+    """The answer must come from the recalled sources: the question is about the user's own
+    files or life, or about what a document says and one of the user's was recalled."""
+    return about_user(question) or (
         about_a_document(question) and any(hit.record.kind == "document" for hit in hits)
     )
+
+
+def ground(question: str, reply: str, hits: Sequence[MemoryHit]) -> Grounding:
+    """Check a finished reply against the sources it had."""
+    personal = must_rest_on_sources(question, hits)
     support = find_support(question, reply, hits)
     if not personal:
         if support is not None:

@@ -350,3 +350,26 @@ def test_a_reply_about_the_users_files_must_say_what_they_say() -> None:
     )
     replaced = ground(docker, invented, [faq])
     assert replaced.replacement.startswith(NOT_SUPPORTED)
+
+
+def test_the_voice_never_speaks_an_answer_about_the_user_before_it_is_checked() -> None:
+    invented = Rig("Her birthday is on October 22nd. She loves cake.")
+    invented.say("remember that my sister's birthday is on the 3rd of May")
+    invented.say("when is my sister's birthday?")
+    spoken = " ".join(str(e.data["text"]) for e in invented.of(EventType.SENTENCE))
+    assert "October" not in spoken and spoken.startswith("I couldn't find that")
+    kinds = [e.type for e in invented.events]
+    assert kinds.index(EventType.GROUNDED) < kinds.index(EventType.SENTENCE)
+
+    supported = Rig("Her birthday is on the 3rd of May [1]. Don't forget a card.")
+    supported.say("remember that my sister's birthday is on the 3rd of May")
+    supported.say("when is my sister's birthday?")
+    said = [str(e.data["text"]) for e in supported.of(EventType.SENTENCE)]
+    assert said and "3rd of May" in said[0]
+    assert [e.data["index"] for e in supported.of(EventType.SENTENCE)] == list(range(len(said)))
+
+    world = Rig("Paris is the capital. It is on the Seine.")
+    world.say("what is the capital of France?")
+    kinds = [e.type for e in world.events]
+    assert kinds.index(EventType.SENTENCE) < kinds.index(EventType.TURN_END)
+    assert kinds.index(EventType.SENTENCE) < kinds.index(EventType.GROUNDED)  # spoken at once
