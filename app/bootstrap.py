@@ -37,6 +37,7 @@ from app.engines.whisper_stt import WhisperSpeechToText
 from app.filelock import APP_HOLDER, FileLock
 from app.settings import (
     DEFAULT_MODEL,
+    QUALITY_MODEL,
     SERVER_MODEL,
     Paths,
     Settings,
@@ -78,6 +79,24 @@ def make_language_model(
         n_threads=settings.llm_threads,
         verify=registry.verifier(spec.id),
     )
+
+
+def make_files_model(registry: ModelRegistry, settings: Settings) -> LanguageModel | None:
+    """The model for typed questions about the user's files (Settings.files_model), or None
+    when the chat model answers them: "off", the quality model not installed, or a chat
+    model that is already that one or one the user serves on their network."""
+    choice = settings.files_model
+    if choice == "off" or settings.model == SERVER_MODEL:
+        return None
+    model_id = QUALITY_MODEL if choice == "auto" else choice
+    if model_id == settings.model or not registry.is_available(model_id):
+        return None
+    try:
+        if registry.spec(model_id).kind != "llm":
+            return None
+    except ModelError:
+        return None
+    return make_language_model(registry, model_id, settings)
 
 
 def make_server_model(settings: Settings) -> LanguageModel:
@@ -168,6 +187,7 @@ def build_core(paths: Paths, settings: Settings | None = None) -> Core:
         handlers=handlers,
     )
     chat_model.append(assistant)
+    assistant.set_files_model(make_files_model(registry, settings))
     return Core(paths, settings, registry, store, assistant, memory, chroma, gate, alarms)
 
 
@@ -339,6 +359,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> 
         core.store,
         core.settings,
         model_factory=lambda model_id, s: make_language_model(core.registry, model_id, s),
+        files_model_factory=lambda s: make_files_model(core.registry, s),
         models=lambda: chat_model_choices(core.registry),
         save_settings=lambda s: save_settings(paths.settings_file, s),
         data_dir=str(paths.data_dir),
@@ -401,6 +422,8 @@ def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> 
         if not working:  # nothing can use the engines and the store any more
             core.store.close()
             core.assistant.llm.close()
+            if core.assistant.files_llm is not None:
+                core.assistant.files_llm.close()
         lock.release()
         if working:
             end_without_waiting(code, working)

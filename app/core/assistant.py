@@ -109,6 +109,8 @@ class Turn:
     llm: LanguageModel
     images: Sequence[PreparedImage] = ()
     attachments: list[Attachment] = field(default_factory=list)
+    spoken: bool = False
+    """Said aloud (push-to-talk): answered by the chat model, the fast path."""
     history: list[ChatMessage] = field(default_factory=list)
     recalled: Recalled = field(default_factory=lambda: Recalled(()))
     plan: PromptPlan | None = None
@@ -162,6 +164,9 @@ class Assistant:
         self._undo: dict[str, Callable[[], str]] = {}
         self._undo_ids = itertools.count(1)
         self._undo_lock = threading.Lock()
+        self.files_llm: LanguageModel | None = None
+        """The model for typed questions about the user's files (None: the chat model);
+        see :meth:`choose_model`."""
         self.summaries = DocumentSummaries()
         """Summaries of indexed documents ("summarise report.pdf"), see app.core.summary."""
 
@@ -172,6 +177,12 @@ class Assistant:
     def set_language_model(self, llm: LanguageModel) -> LanguageModel:
         """Use ``llm`` from the next turn on; returns the previous model (caller closes it)."""
         old, self._llm = self._llm, llm
+        return old
+
+    def set_files_model(self, llm: LanguageModel | None) -> LanguageModel | None:
+        """Answer typed questions about the user's files with ``llm`` from the next turn on
+        (None: with the chat model); returns the previous one (the caller closes it)."""
+        old, self.files_llm = self.files_llm, llm
         return old
 
     # -- the turn ------------------------------------------------------------------------------
@@ -185,8 +196,10 @@ class Assistant:
         attachments: Sequence[Attachment] = (),
         *,
         images: Sequence[PreparedImage] = (),
+        spoken: bool = False,
     ) -> TurnResult:
-        """Answer ``user_text``; ``images`` are read first, ``attachments`` were read already."""
+        """Answer ``user_text``; ``images`` are read first, ``attachments`` were read already;
+        ``spoken``: the words were said aloud (the chat model answers, the fast path)."""
         turn = Turn(
             conversation_id,
             user_text,
@@ -195,6 +208,7 @@ class Assistant:
             self._llm,
             images,
             list(attachments),
+            spoken=spoken,
         )
         with self._envelope(turn):
             self.read_attachments(turn)
@@ -209,7 +223,7 @@ class Assistant:
         if self.direct(turn) or not self.load_model(turn) or self.summarise(turn):
             return
         self.recall(turn)
-        if self.not_found(turn):
+        if self.not_found(turn) or not self.choose_model(turn):
             return
         self.build_prompt(turn)
         self.generate(turn)
@@ -384,6 +398,39 @@ class Assistant:
             recalled = _in_prepared_order(recalled, prepared[1])
         turn.recalled = recalled
         self._report_recalled(turn)
+        return True
+
+    def choose_model(self, turn: Turn) -> bool:
+        """A typed question that must be answered from the user's files goes to the files
+        model (better at answering from a passage, slower); everything else, spoken turns
+        included, stays with the chat model. A files model that cannot load costs a notice,
+        not the answer. False when the turn was cancelled meanwhile."""
+        llm = self.files_llm
+        if llm is None or llm is turn.llm or turn.spoken or not self._grounded(turn):
+            return True
+        hits = turn.recalled.hits
+        if not any(h.record.kind == "document" for h in hits):
+            return True
+        if not must_rest_on_sources(turn.text, hits):
+            return True
+        try:
+            if not llm.loaded:
+                turn.emit(EventType.MODEL_LOADING, model=llm.name)
+                llm.load()
+        except AssistantError as exc:
+            log.warning("files model unavailable: %s\n%s", exc.message, exc.details)
+            turn.emit(
+                EventType.NOTICE,
+                code=exc.code,
+                message=f"The model for questions about your files could not be loaded, so "
+                f"{turn.llm.name} answers. ({exc.message})",
+                details=exc.details,
+            )
+        else:
+            turn.llm = llm
+        if turn.cancel.is_cancelled():
+            turn.result.cancelled = True
+            return False
         return True
 
     def _grounded(self, turn: Turn) -> bool:

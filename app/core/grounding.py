@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.core.memory import salient_words, split_sentences
+from app.core.memory import describe_source, salient_words, split_sentences
 from app.core.ports import MemoryHit
 
 NOT_FOUND = "I couldn't find that in your files or memories."
@@ -147,25 +147,23 @@ def quote_spans(text: str) -> list[str]:
 
 def find_support(question: str, reply: str, hits: Sequence[MemoryHit]) -> Support | None:
     """The source sentence that best supports the reply: the one sharing the most telling
-    words with one of its sentences (words of the question aside). A reply sentence with a
-    number no source holds is supported by none (numbers come from the sources, never from the
-    model's guess). None: the reply says nothing the sources say."""
-    asked = salient_words(question)
-    sources = [hit for hit in hits if hit.record.kind != "turn"]
+    words with one of its sentences (words of the question, and where the reply says its
+    answer comes from, aside). A reply sentence with a number no source holds is supported by
+    none (numbers come from the sources, never from the model's guess). None: the reply says
+    nothing the sources say."""
+    asked = _terms(question)
     # What the user asked before is no evidence of an answer: past turns are never sources.
+    sources = [hit for hit in hits if hit.record.kind != "turn"]
     known = numbers(question).union(*(numbers(hit.record.text) for hit in sources))
-    said = [
-        salient_words(_MARK.sub("", s)) - asked
-        for s in split_sentences(reply)
-        if s.strip() and numbers(_MARK.sub("", s)) <= known
-    ]
+    claims = [_SOURCE_REF.sub("", _MARK.sub("", s)) for s in split_sentences(reply)]
+    said = [_terms(c) - asked - SAYING for c in claims if c.strip() and numbers(c) <= known]
     cited = {int(n) for n in re.findall(r"\[(\d{1,2})\]", reply)}
     best: tuple[int, int, Support] | None = None
     for n, hit in enumerate(hits, 1):
         if hit.record.kind == "turn":
             continue
         for sentence in quote_spans(hit.record.text):
-            words = salient_words(sentence) - asked
+            words = _terms(sentence) - asked
             for reply_words in said:
                 shared = words & reply_words
                 if len(shared) < MIN_SHARED:
@@ -185,10 +183,20 @@ class Grounding:
     """Answered from the model's own knowledge (a question about the world, nothing used)."""
     replacement: str = ""
     """What Hearth says instead of an unsupported answer about the user ("" : keep it)."""
+    trimmed: bool = False
+    """``replacement`` is the reply cut to what its sources support (the rest left out)."""
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
 
 
 SAYING = frozenset(
-    [
+    _stem(word)
+    for word in [
         "according",
         "faq",
         "manual",
@@ -218,79 +226,110 @@ SAYING = frozenset(
         "passage",
         "passages",
         "text",
+        "part",
+        "found",
+        "stated",
     ]
-)
+) | frozenset(["according", "source", "sources", "file", "files"])
 """Words a reply uses to say where its answer comes from, not what the answer is."""
 MIN_COVERAGE = 0.5
-"""Share of a reply's new telling words (not the question's) its sources must hold."""
+"""Share of a sentence's new telling words (not the question's) its sources must hold."""
 _DANGLING = re.compile(
     r"(?i)\b(?:is|are|was|were|at|the|a|an|of|to|for|in|on|by|with|from|as|and|or)\W*$"
 )
 """A sentence that stops where its answer should be ("The image it recommends is [n].")."""
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s", "ly"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
 def _stems(text: str) -> set[str]:
     return {_stem(w) for w in salient_words(text)}
 
 
-def answers_from_sources(question: str, reply: str, hits: Sequence[MemoryHit]) -> bool:
-    """Whether a reply to a question about the user's files or life says what its sources
-    say, as far as words can tell. All of these must hold:
+_SOURCE_REF = re.compile(
+    r"(?i)\(?\b(?:file\s+)?[\w.-]+\.(?:pdf|txt|md|markdown|html?|docx)\b(?:,?\s*part\s+\d+)?\)?"
+    r"|\bpart\s+\d+\b"
+)
+"""Where a reply says its answer comes from ("(file cvsclient.pdf, part 15)"): not a claim."""
+_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
+"""A command-line option ("-n", "--gzip"): too short for a telling word, yet often the answer."""
+NO_CLAIM = frozenset(["follow", "following", "step", "steps", "below", "here", "these"])
+"""Words that announce an answer rather than give it ("follow these steps:")."""
 
-    - it says something the question did not (a short closing remark aside): a reply that
-      only restates the question, or stops where the answer should be ("... is [n]."),
-      answers nothing;
-    - at least MIN_COVERAGE of its new telling words are in the sources (an invented how-to
-      or list brings words of its own);
-    - every number in it that the question did not have is in the sources;
-    - its first sentence with something new is backed by one sentence of a source: sharing a
-      new word and holding all of its new numbers, and about the question (sharing one of its
-      words) or sharing two new words.
 
-    Measured on the evaluation set with the default model (bench/answers.py): invented
-    answers to unanswerable questions 7 of 15 -> 1 of 15, right answers 45 -> 44 of 76."""
-    asked = _stems(question)
-    sources = [hit for hit in hits if hit.record.kind != "turn"]
-    clean = _MARK.sub("", reply)
-    sentences = split_sentences(clean)
-    # A short closing remark ("Don't forget a card.") is courtesy, not a claim to check.
-    while len(sentences) > 1 and len(sentences[-1].split()) <= 8 and not numbers(sentences[-1]):
-        sentences.pop()
-    claims = " ".join(sentences)
-    new = _stems(claims) - asked - SAYING
-    if not new or not sources:
-        return False
-    held = set().union(*(_stems(hit.record.text) for hit in sources))
-    if len(new & held) < MIN_COVERAGE * len(new):
-        return False
-    known = numbers(question).union(*(numbers(hit.record.text) for hit in sources))
-    if not numbers(clean) <= known:
-        return False
-    spans = [span for hit in sources for span in quote_spans(hit.record.text)]
-    for sentence in sentences:
-        said = _stems(sentence) - asked - SAYING
-        if not said:
+def _terms(text: str) -> set[str]:
+    """The telling words of ``text`` (stemmed) and its options as written."""
+    return _stems(text) | {m.group(0).lower() for m in _OPTION.finditer(text)}
+
+
+def _pieces(reply: str) -> list[tuple[str, int]]:
+    """The reply's sentences and lines, each with where it ends in ``reply``."""
+    out: list[tuple[str, int]] = []
+    position = 0
+    for piece in split_sentences(reply):
+        found = reply.find(piece, position)
+        if found < 0:
             continue
-        if _DANGLING.search(sentence.rstrip(". ")):
-            return False
-        wanted = numbers(sentence) - numbers(question)
-        for span in spans:
-            words = _stems(span)
-            if (
-                words & said
-                and wanted <= numbers(span)
-                and (words & asked or len(words & said) >= 2)
-            ):
-                return True
-        return False
-    return False
+        position = found + len(piece)
+        out.append((piece, position))
+    return out
+
+
+def supported_part(question: str, reply: str, hits: Sequence[MemoryHit]) -> str:
+    """The part of a reply to a question about the user's files or life that its sources
+    support, as far as words can tell: its sentences from the first on, as long as each one
+    that claims something is backed ("" when the first is not). A sentence is backed when
+
+    - it says something the question did not: a reply that only restates the question, or
+      stops where the answer should be ("... is [n]."), or only announces an answer
+      ("follow these steps:"), answers nothing;
+    - at least MIN_COVERAGE of its new telling words, and every number it adds, are in the
+      sources (an invented how-to or list brings words and numbers of its own);
+    - one sentence of a source shares a new word with it, holds all of its new numbers, and
+      is about the question (shares one of its words) or shares two new words.
+
+    What follows the last backed sentence (the model's own elaboration, a closing remark) is
+    left out. Where the reply names its source ("(file cvsclient.pdf, part 15)", [2]), that
+    is not a claim. Measured on the evaluation set (bench/answers.py)."""
+    sources = [hit for hit in hits if hit.record.kind != "turn"]
+    if not sources or "<<<" in reply:
+        return ""  # no sources, or the prompt's quoted sources repeated back: no answer
+    asked = _terms(question)
+    labels = [f"[{n}] {describe_source(hit.record)}" for n, hit in enumerate(hits, 1)]
+    held = set().union(*(_terms(hit.record.text) for hit in sources), *map(_terms, labels))
+    known = numbers(question).union(*(numbers(hit.record.text) for hit in sources))
+    spans = [
+        (_terms(span), numbers(span)) for hit in sources for span in quote_spans(hit.record.text)
+    ]
+    kept_to = 0
+    for piece, end in _pieces(reply):
+        claim = _SOURCE_REF.sub("", _MARK.sub("", piece))
+        said = _terms(claim) - asked - SAYING
+        if not said:
+            continue  # an opening ("According to the manual,") or a code fence
+        wanted = numbers(claim) - numbers(question)
+        backed = (
+            not (said <= NO_CLAIM)
+            and not _DANGLING.search(claim.rstrip(". "))
+            and len(said & held) >= MIN_COVERAGE * len(said)
+            and wanted <= known
+            and any(
+                words & said and wanted <= found and (words & asked or len(words & said) >= 2)
+                for words, found in spans
+            )
+        )
+        if not backed:
+            break
+        kept_to = end
+    part = reply[:kept_to].rstrip()
+    if part.count("```") % 2:
+        part = part[: part.rindex("```")].rstrip()  # a code block cut open is left out
+    if part.endswith(":"):
+        return ""  # only the introduction of what was left out
+    return part
+
+
+def answers_from_sources(question: str, reply: str, hits: Sequence[MemoryHit]) -> bool:
+    """Whether the reply's first claim is backed by its sources (see supported_part)."""
+    return bool(supported_part(question, reply, hits))
 
 
 def must_rest_on_sources(question: str, hits: Sequence[MemoryHit]) -> bool:
@@ -309,8 +348,13 @@ def ground(question: str, reply: str, hits: Sequence[MemoryHit]) -> Grounding:
         if support is not None:
             return Grounding(support, False, general=False)
         return Grounding(None, False, general=asks_something(question))
-    if support is not None and answers_from_sources(question, reply, hits):
-        return Grounding(support, True, general=False)
+    part = supported_part(question, reply, hits)
+    support = find_support(question, part, hits) if part else None
+    if support is not None:
+        trimmed = part != reply.strip()
+        return Grounding(
+            support, True, general=False, replacement=part if trimmed else "", trimmed=trimmed
+        )
     nearest = nearest_passage(question, hits)
     replacement = NOT_SUPPORTED
     if nearest is not None:

@@ -346,7 +346,7 @@ class VoicePipeline:
                 speaker.put(int(event.data["index"]), str(event.data["text"]))
 
         try:
-            result = assistant.turn(conversation_id, text, inner, cancel)
+            result = assistant.turn(conversation_id, text, inner, cancel, spoken=True)
         finally:
             if sharing[0]:
                 llm.set_threads(options.llm_threads)

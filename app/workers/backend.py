@@ -28,6 +28,9 @@ from app.workers.voice import Recording
 log = logging.getLogger(__name__)
 
 ModelFactory = Callable[[str, Settings], LanguageModel]
+FilesModelFactory = Callable[[Settings], LanguageModel | None]
+"""The model for typed questions about the user's files under these settings (None: the chat
+model answers them), see app.bootstrap.make_files_model."""
 EmbedderFactory = Callable[[Settings], ImageEmbedder | None]
 
 
@@ -83,6 +86,7 @@ class AssistantBackend(QObject):
         settings: Settings,
         *,
         model_factory: ModelFactory,
+        files_model_factory: FilesModelFactory | None = None,
         models: Callable[[], list[ModelChoice]],
         save_settings: Callable[[Settings], None],
         data_dir: str,
@@ -98,6 +102,7 @@ class AssistantBackend(QObject):
         self.settings = settings
         self.data_dir = data_dir
         self._model_factory = model_factory
+        self._files_model_factory = files_model_factory
         self._models = models
         self._save_settings = save_settings
         self.runner = JobRunner(parent=self)
@@ -170,6 +175,20 @@ class AssistantBackend(QObject):
         self.status_changed.emit(f"Loading {new.name}…")
         self.model_changed.emit(new.name)
         return self._background(work, "switch model")
+
+    def switch_files_model(self, settings: Settings) -> Job | None:
+        """Answer questions about the user's files with the model ``settings`` choose, from
+        the next turn on; it loads on its first question, not now."""
+        if self._files_model_factory is None:
+            return None
+        new = self._files_model_factory(settings)
+
+        def work(_emit: Emit, _cancel: CancelToken) -> None:
+            old = self.assistant.set_files_model(new)
+            if old is not None and old is not new:
+                old.close()
+
+        return self.runner.submit(work, "switch files model")
 
     def _background(self, work: Callable[[Emit, CancelToken], object], name: str) -> Job:
         job = self.runner.submit(work, name)
@@ -419,6 +438,11 @@ class AssistantBackend(QObject):
         )
         if any(getattr(old, f) != getattr(new, f) for f in reload_fields):
             self.switch_model(new.model)
+        if self._files_model_factory is not None and any(
+            getattr(old, f) != getattr(new, f)
+            for f in ("files_model", "model", "context_tokens", "llm_threads")
+        ):
+            self.switch_files_model(new)
         if dataclasses.replace(old, last_conversation="", window_geometry="") != (
             dataclasses.replace(new, last_conversation="", window_geometry="")
         ):

@@ -187,3 +187,18 @@ def test_a_prompt_aborted_inside_a_batch_leaves_the_cache_consistent() -> None:
     assert llm.last_stats.prompt_tokens_evaluated < llm.last_stats.prompt_tokens
 
     assert ask(llm, question, max_tokens=24) == reference
+
+
+def test_questions_about_files_get_the_larger_model_when_it_is_installed() -> None:
+    from app.bootstrap import make_files_model
+    from app.settings import QUALITY_MODEL, SERVER_MODEL
+
+    registry = ModelRegistry(shared_cache_dir())
+    require(registry.is_available(QUALITY_MODEL), f"{QUALITY_MODEL} is not installed")
+    chosen = make_files_model(registry, Settings().validated())
+    assert isinstance(chosen, LlamaLanguageModel) and not chosen.loaded  # loads on first use
+    assert chosen.name == registry.spec(QUALITY_MODEL).title
+    assert make_files_model(registry, Settings(files_model="off").validated()) is None
+    assert make_files_model(registry, Settings(model=QUALITY_MODEL).validated()) is None
+    assert make_files_model(registry, Settings(model=SERVER_MODEL).validated()) is None
+    assert make_files_model(registry, Settings(files_model="no-such-model").validated()) is None

@@ -70,3 +70,31 @@ def test_every_chat_model_is_offered_with_what_it_is_good_at_and_its_speed(
     dialog.model.setCurrentIndex(dialog.model.findData(LARGE_MODEL))
     assert "documents" in dialog.model_notes.text()
     assert dialog.result_settings().model == LARGE_MODEL
+
+
+def test_questions_about_my_files_go_to_the_larger_model_unless_turned_off(
+    qtbot: QtBot,
+) -> None:
+    choices = [
+        ModelChoice(DEFAULT_MODEL, "Qwen 0.5B", "Default.", True),
+        ModelChoice(LARGE_MODEL, "Qwen 1.5B", "Better from documents.", True),
+    ]
+    dialog = SettingsDialog(Settings().validated(), choices, "/tmp/data")
+    qtbot.addWidget(dialog)
+    assert dialog.files_model.isEnabled() and dialog.files_model.isChecked()
+    assert "Qwen 1.5B" in dialog.files_model.text()
+    assert "71%" in dialog.files_model.toolTip() and "Spoken" in dialog.files_model.toolTip()
+    assert dialog.result_settings().files_model == "auto"
+    dialog.files_model.setChecked(False)
+    assert dialog.result_settings().files_model == "off"
+
+    off = SettingsDialog(Settings(files_model="off").validated(), choices, "/tmp/data")
+    qtbot.addWidget(off)
+    assert not off.files_model.isChecked()
+    off.files_model.setChecked(True)
+    assert off.result_settings().files_model == "auto"
+
+    missing = [choices[0], ModelChoice(LARGE_MODEL, "Qwen 1.5B", "", False, "Not installed.")]
+    absent = SettingsDialog(Settings().validated(), missing, "/tmp/data")
+    qtbot.addWidget(absent)
+    assert not absent.files_model.isEnabled() and absent.files_model.toolTip() == "Not installed."

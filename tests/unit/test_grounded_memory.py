@@ -373,3 +373,57 @@ def test_the_voice_never_speaks_an_answer_about_the_user_before_it_is_checked() 
     kinds = [e.type for e in world.events]
     assert kinds.index(EventType.SENTENCE) < kinds.index(EventType.TURN_END)
     assert kinds.index(EventType.SENTENCE) < kinds.index(EventType.GROUNDED)  # spoken at once
+
+
+def test_a_typed_question_about_the_users_files_goes_to_the_files_model() -> None:
+    rig = Rig("It says nothing useful.")
+    files = FakeLanguageModel("The service code is 4411 [1].", name="Files model")
+    rig.assistant.set_files_model(files)
+    rig.memory.store.upsert(
+        [
+            MemoryRecord(
+                "d1",
+                "document",
+                "The boiler was serviced in March. The service code is 4411.",
+                "/docs/house.txt",
+                "house.txt",
+                extra={"path": "/docs/house.txt", "chunk": 0},
+            )
+        ],
+        rig.memory.embedder.embed(["The boiler was serviced in March. The service code is 4411."]),
+    )
+    rig.say("what does my house file say the boiler's service code is?")
+    assert rig.result.reply == "The service code is 4411 [1]."
+    assert len(files.prompts) == 1 and rig.llm.prompts == []
+    assert [e.data["model"] for e in rig.of(EventType.MODEL_LOADING)][-1] == "Files model"
+
+    # Spoken, the same question stays on the chat model (the fast path).
+    conversation = rig.store.create_conversation().id
+    rig.assistant.turn(
+        conversation,
+        "what does my house file say the boiler's service code is?",
+        print,
+        spoken=True,
+    )
+    assert len(files.prompts) == 1 and len(rig.llm.prompts) == 1
+    # A question about the world stays with the chat model too.
+    rig.say("what is the capital of France?")
+    assert len(files.prompts) == 1 and len(rig.llm.prompts) == 2
+
+
+def test_a_files_model_that_cannot_load_costs_a_notice_not_the_answer() -> None:
+    from app.core.errors import ModelError
+
+    rig = Rig("The service code is 4411 [1].")
+    rig.assistant.set_files_model(
+        FakeLanguageModel(fail_on_load=ModelError("The model file is damaged.", code="model"))
+    )
+    rig.memory.remember_fact("the boiler's service code is 4411")
+    rig.memory.store.upsert(
+        [MemoryRecord("d1", "document", "The service code is 4411.", "/d/h.txt", "h.txt")],
+        rig.memory.embedder.embed(["The service code is 4411."]),
+    )
+    rig.say("what is my boiler's service code according to my notes?")
+    assert "4411" in rig.result.reply
+    [notice] = rig.of(EventType.NOTICE)
+    assert "could not be loaded" in str(notice.data["message"])
