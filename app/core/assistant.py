@@ -447,7 +447,15 @@ class Assistant:
             return False
         turn.grounding = Grounding(None, about_user=True, general=False, replacement=NOT_FOUND)
         self._report(turn, Handled(NOT_FOUND), "not-found")
-        turn.emit(EventType.GROUNDED, quote="", n=0, label="", general=False, replaced=True)
+        turn.emit(
+            EventType.GROUNDED,
+            quote="",
+            n=0,
+            label="",
+            general=False,
+            replaced=True,
+            trimmed=False,
+        )
         return True
 
     def check_grounding(self, turn: Turn) -> None:
@@ -471,7 +479,8 @@ class Assistant:
             n=support.n if support else 0,
             label=label,
             general=grounding.general,
-            replaced=bool(grounding.replacement),
+            replaced=bool(grounding.replacement) and not grounding.trimmed,
+            trimmed=grounding.trimmed,
         )
         self._release_sentences(turn, grounding.replacement)
 
@@ -587,7 +596,8 @@ class Assistant:
                     "quote": support.quote if support else "",
                     "n": support.n if support else 0,
                     "general": turn.grounding.general,
-                    "replaced": bool(turn.grounding.replacement),
+                    "replaced": bool(turn.grounding.replacement) and not turn.grounding.trimmed,
+                    "trimmed": turn.grounding.trimmed,
                 }
             stored = self._store.add_message(turn.conversation_id, "assistant", result.reply, meta)
             if not result.cancelled:

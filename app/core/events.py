@@ -37,7 +37,8 @@ class EventType(StrEnum):
     GROUNDED = "grounded"
     """What the reply rests on; data: quote (the supporting sentence of source [n], "" when
     none), n, label (that source), general (answered from the model's own knowledge),
-    replaced (an answer about the user that nothing supported was replaced by saying so)."""
+    replaced (an answer about the user that nothing supported was replaced by saying so),
+    trimmed (what the model added after the supported part was left out)."""
     KEPT = "kept"
     """Whether the turn was kept in memory; data: kept (bool), reason (why not: "off",
     "conversation", "refusal", "not known"), secrets (how many were left out)."""

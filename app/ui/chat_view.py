@@ -211,14 +211,26 @@ class MessageBubble(QFrame):
         self.sources.setText("Sources: " + " · ".join(links) if links else "")
         self.sources.setVisible(bool(links))
 
-    def set_grounding(self, quote: str, n: int, label: str, *, general: bool = False) -> None:
+    def set_grounding(
+        self, quote: str, n: int, label: str, *, general: bool = False, trimmed: bool = False
+    ) -> None:
         """The sentence of source [n] that supports the reply, under it (click: open the
-        source there); or, for a general question, that the answer is the model's own."""
+        source there); or, for a general question, that the answer is the model's own.
+        ``trimmed``: what the model wrote after the supported part was left out."""
         if quote:
             text = html.escape(" ".join(quote.split()))  # a PDF sentence runs over lines
             where = html.escape(f"[{n}] {label}" if label else f"[{n}]")
-            self.quote.setText(f'“{text}” — <a href="cite:{n}">{where}</a>')
-            self.quote.setToolTip("Copied from the source; click to open it at this passage.")
+            note = " · the rest of the model's reply was left out" if trimmed else ""
+            self.quote.setText(f'“{text}” — <a href="cite:{n}">{where}</a>{note}')
+            self.quote.setToolTip(
+                "Copied from the source; click to open it at this passage."
+                + (
+                    " What the model wrote after this answer is not in your files, so Hearth "
+                    "left it out."
+                    if trimmed
+                    else ""
+                )
+            )
         elif general:
             self.quote.setText("From the model's general knowledge, not from your files.")
             self.quote.setToolTip(

@@ -407,6 +407,7 @@ class MainWindow(QMainWindow):
                     n,
                     str(cited[0].get("label", "")) if cited else "",
                     general=bool(grounding.get("general")),
+                    trimmed=bool(grounding.get("trimmed")),
                 )
             images = stored_images(m.meta)
             if images:

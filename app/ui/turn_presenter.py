@@ -232,6 +232,7 @@ class TurnPresenter(QObject):
                 int(event.data.get("n", 0) or 0),
                 str(event.data.get("label", "")),
                 general=bool(event.data.get("general")),
+                trimmed=bool(event.data.get("trimmed")),
             )
 
     def _on_kept(self, event: AssistantEvent) -> None:

@@ -86,7 +86,21 @@ def test_an_answer_about_the_user_is_quoted_from_its_source() -> None:
         "n": 1,
         "general": False,
         "replaced": False,
+        "trimmed": False,
     }
+
+
+def test_an_invented_tail_after_a_supported_answer_is_left_out() -> None:
+    rig = Rig("Your sister's birthday is on the 3rd of May [1]. She will be turning 41 in Lisbon.")
+    rig.say("remember that my sister's birthday is on the 3rd of May")
+    rig.say("when is my sister's birthday?")
+    [grounded] = rig.of(EventType.GROUNDED)
+    assert grounded.data["trimmed"] and not grounded.data["replaced"]
+    assert grounded.data["quote"] == "my sister's birthday is on the 3rd of May"
+    stored = rig.store.stored[-1]
+    assert "Lisbon" not in stored.content and "3rd of May" in stored.content
+    grounding = stored.meta["grounding"]
+    assert isinstance(grounding, dict) and grounding["trimmed"] is True
 
 
 def test_an_answer_about_the_user_that_no_source_supports_is_replaced() -> None:
