@@ -21,6 +21,7 @@ Each model runs alone in this process after the index is built; the index is kep
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         help="where the index is kept between runs",
     )
     parser.add_argument("--fresh", action="store_true", help="index from scratch")
+    parser.add_argument(
+        "--save", type=Path, help="write each model's answers, drafts and sources here (JSON)"
+    )
+    parser.add_argument("--every", type=int, default=1, help="ask every N-th question only")
     args = parser.parse_args(argv)
 
     import shutil
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         answerable = [q for q in questions if q.answerable][: args.limit]
         unanswerable = [q for q in questions if not q.answerable][: max(1, args.limit // 4)]
         questions = answerable + unanswerable
+    if args.every > 1:
+        questions = [q for q in questions if q.answerable][:: args.every] + [
+            q for q in questions if not q.answerable
+        ][:: args.every]
     print(
         f"{sum(q.answerable for q in questions)} answerable and "
         f"{sum(not q.answerable for q in questions)} unanswerable questions",
@@ -114,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         rig.close()
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            rows = [o.row() for o in outcomes]
+            (args.save / f"answers-{alias}.json").write_text(json.dumps(rows, indent=1), "utf-8")
         scores = score(outcomes)
         print(f"{model}: {scores.line()}", flush=True)
         tokens = [o.seconds for o in outcomes]

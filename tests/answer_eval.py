@@ -118,6 +118,30 @@ class Outcome:
     in_prompt: bool = False
     """One of the accepted answers was in the recalled passages the model was given."""
     error: str = ""
+    hits: tuple[MemoryHit, ...] = ()
+    """What recall gave the model for the question."""
+
+    def row(self) -> dict[str, object]:
+        """The question, the model's draft and its sources, to judge again offline."""
+        q = self.question
+        return {
+            "id": q.id,
+            "q": q.text,
+            "answerable": q.answerable,
+            "answers": list(q.answers),
+            "source": q.source,
+            "draft": self.draft,
+            "reply": self.reply,
+            "hits": [
+                {
+                    "kind": h.record.kind,
+                    "text": h.record.text,
+                    "path": str(h.record.extra.get("path", "")),
+                    "score": h.score,
+                }
+                for h in self.hits
+            ],
+        }
 
     @property
     def declined(self) -> bool:
@@ -251,6 +275,7 @@ class EvalRig:
             count_tokens=core.assistant.llm.count_tokens,
             budget_tokens=core.assistant.config.memory_tokens,
         )
+        outcome.hits = tuple(recalled.hits)
         outcome.in_prompt = any(
             occurs(a, hit.record.text) for hit in recalled.hits for a in question.answers
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 import uuid
@@ -450,6 +451,11 @@ class ListMemoryStore:
         ]
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
+
+    def mentioning(self, word: str, limit: int) -> list[MemoryRecord] | None:
+        """Records holding ``word`` as a word (case folded)."""
+        pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+        return [r for r, _ in self.records.values() if pattern.search(r.text)][:limit]
 
     def keyword_search(
         self,

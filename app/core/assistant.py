@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 import traceback
@@ -25,7 +26,15 @@ from app.core.cancel import CancelToken
 from app.core.errors import AssistantError, InternalError
 from app.core.events import AssistantEvent, EventCallback, EventType
 from app.core.gate import ForegroundGate
-from app.core.grounding import NOT_FOUND, Grounding, about_user, ground, must_rest_on_sources
+from app.core.grounding import (
+    NOT_FOUND,
+    Grounding,
+    about_user,
+    ground,
+    must_rest_on_sources,
+    names,
+    not_mentioned,
+)
 from app.core.handlers import (
     Handled,
     Handler,
@@ -439,14 +448,22 @@ class Assistant:
         return self.memory is not None and self.config.use_memory and not turn.attachments
 
     def not_found(self, turn: Turn) -> bool:
-        """A question about the user's own files or life with nothing recalled that could
-        answer it is answered plainly, without letting the model guess."""
-        if not self._grounded(turn) or not about_user(turn.text):
+        """A question about the user's own files or life is answered plainly, without letting
+        the model guess, when nothing that could answer it was recalled, or when it names
+        something ("Flatpak") that none of the user's files and memories mention."""
+        if not self._grounded(turn):
             return False
-        if any(hit.record.kind != "turn" for hit in turn.recalled.hits):
+        hits = turn.recalled.hits
+        if about_user(turn.text) and all(hit.record.kind == "turn" for hit in hits):
+            reply = NOT_FOUND
+        elif must_rest_on_sources(turn.text, hits) and (
+            unknown := self._unknown_names(turn.text, hits)
+        ):
+            reply = NOT_FOUND + " " + not_mentioned(unknown)
+        else:
             return False
-        turn.grounding = Grounding(None, about_user=True, general=False, replacement=NOT_FOUND)
-        self._report(turn, Handled(NOT_FOUND), "not-found")
+        turn.grounding = Grounding(None, about_user=True, general=False, replacement=reply)
+        self._report(turn, Handled(reply), "not-found")
         turn.emit(
             EventType.GROUNDED,
             quote="",
@@ -457,6 +474,21 @@ class Assistant:
             trimmed=False,
         )
         return True
+
+    def _unknown_names(self, question: str, hits: Sequence[MemoryHit]) -> list[str]:
+        """The names the question gives ("Flatpak", "Wi-Fi") that none of the user's files,
+        facts or words hold: a file that answered it would name it too."""
+        memory = self.memory
+        if memory is None:
+            return []
+        seen = " ".join(hit.record.text + " " + describe_source(hit.record) for hit in hits)
+        unknown = []
+        for name in names(question):
+            if re.search(rf"(?i)(?<!\w){re.escape(name)}(?!\w)", seen):
+                continue
+            if memory.mentions(name) is False:
+                unknown.append(name)
+        return unknown
 
     def check_grounding(self, turn: Turn) -> None:
         """Find the sentence of a source that supports the reply; an answer about the user

@@ -80,6 +80,43 @@ def about_a_document(question: str) -> bool:
     return about_user(question) or bool(_A_DOC.search(question))
 
 
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_./][A-Za-z0-9]+)*")
+_SENTENCE_START = re.compile(r"(?:^|[.?!:;\"“(]\s*)$")
+
+
+def names(question: str) -> list[str]:
+    """The names a question gives: a word written with a capital inside the sentence
+    ("Flatpak", "Brother"), in capitals or mixed case ("TLS", "OttoPDF", "ZLIB_VERNUM"),
+    or joined by a hyphen with a capital ("Wi-Fi"). A name is not paraphrased: a file that
+    answers a question about "Flatpak" says "Flatpak". Words that say where the answer
+    comes from ("FAQ", "Manual") are not names."""
+    found: list[str] = []
+    for match in _NAME.finditer(question):
+        word = match.group(0).rstrip(".")
+        if len(word) < 2 or word.lower() in {"i'm", "ok"}:
+            continue
+        inner_capital = any(c.isupper() for c in word[1:])
+        starts = bool(_SENTENCE_START.search(question[: match.start()]))
+        if not (inner_capital or (word[0].isupper() and not starts)):
+            continue
+        if _stem(word.lower()) in SAYING or word.lower() in _STOP_NAMES:
+            continue
+        if word not in found:
+            found.append(word)
+    return found
+
+
+_STOP_NAMES = frozenset(["hearth", "english", "please"])
+"""Capitalised words that name nothing in the user's files."""
+
+
+def not_mentioned(unknown: Sequence[str]) -> str:
+    """What Hearth adds when a question names what no file or memory holds."""
+    listed = [f"“{name}”" for name in unknown]
+    joined = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " or " + listed[-1]
+    return f"None of them mentions {joined}."
+
+
 @dataclass(frozen=True, slots=True)
 class Support:
     """The span of a recalled source that supports the reply."""
@@ -278,13 +315,15 @@ def supported_part(question: str, reply: str, hits: Sequence[MemoryHit]) -> str:
     support, as far as words can tell: its sentences from the first on, as long as each one
     that claims something is backed ("" when the first is not). A sentence is backed when
 
-    - it says something the question did not: a reply that only restates the question, or
+    - it says something the question did not (a word or a number): a reply that only
+      restates the question, or
       stops where the answer should be ("... is [n]."), or only announces an answer
       ("follow these steps:"), answers nothing;
     - at least MIN_COVERAGE of its new telling words, and every number it adds, are in the
       sources (an invented how-to or list brings words and numbers of its own);
     - one sentence of a source shares a new word with it, holds all of its new numbers, and
-      is about the question (shares one of its words) or shares two new words.
+      is about the question (shares one of its words) or shares two new words; a sentence
+      whose only new thing is a number needs a source sentence about the question holding it.
 
     What follows the last backed sentence (the model's own elaboration, a closing remark) is
     left out. Where the reply names its source ("(file cvsclient.pdf, part 15)", [2]), that
@@ -303,19 +342,24 @@ def supported_part(question: str, reply: str, hits: Sequence[MemoryHit]) -> str:
     for piece, end in _pieces(reply):
         claim = _SOURCE_REF.sub("", _MARK.sub("", piece))
         said = _terms(claim) - asked - SAYING
-        if not said:
-            continue  # an opening ("According to the manual,") or a code fence
         wanted = numbers(claim) - numbers(question)
-        backed = (
-            not (said <= NO_CLAIM)
-            and not _DANGLING.search(claim.rstrip(". "))
-            and len(said & held) >= MIN_COVERAGE * len(said)
-            and wanted <= known
-            and any(
-                words & said and wanted <= found and (words & asked or len(words & said) >= 2)
-                for words, found in spans
+        if not said and not wanted:
+            continue  # an opening ("According to the manual,") or a code fence
+        if not said:  # the question restated with its answer, a number ("... is 9.")
+            backed = wanted <= known and any(
+                wanted <= found and words & asked for words, found in spans
             )
-        )
+        else:
+            backed = (
+                not (said <= NO_CLAIM)
+                and not _DANGLING.search(claim.rstrip(". "))
+                and len(said & held) >= MIN_COVERAGE * len(said)
+                and wanted <= known
+                and any(
+                    words & said and wanted <= found and (words & asked or len(words & said) >= 2)
+                    for words, found in spans
+                )
+            )
         if not backed:
             break
         kept_to = end

@@ -326,6 +326,14 @@ class Memory:
     def forget_conversation(self, conversation_id: str) -> None:
         self.store.delete_where("turn", "conversation_id", conversation_id)
 
+    def mentions(self, word: str) -> bool | None:
+        """Whether a file, a fact or something the user said (not only asked) holds ``word``
+        as a word; None where the store cannot tell (a memory server has no keyword index)."""
+        found = self.store.mentioning(word, MENTION_LOOKUP)
+        if found is None:
+            return None
+        return any(r.kind != "turn" or not only_asks(r.text.removeprefix("User: ")) for r in found)
+
     # -- browsing ----------------------------------------------------------------------------
 
     def all_records(self, kinds: Sequence[MemoryKind] = MEMORY_KINDS) -> list[MemoryRecord]:
@@ -475,6 +483,10 @@ _QUESTION_START = re.compile(
     r"(?i)^\s*(?:what|when|where|who|whom|whose|which|why|how|is|are|was|were|do|does|did|"
     r"can|could|will|would|should|shall|may|have|has|had|tell me|show me|list|find)\b"
 )
+
+
+MENTION_LOOKUP = 50
+"""Records looked at to tell whether a word is mentioned (turns that only ask are skipped)."""
 
 
 def only_asks(text: str) -> bool:

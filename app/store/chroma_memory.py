@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -268,9 +269,7 @@ class ChromaMemory:
         if self.keywords is None or limit <= 0:
             return []
         keywords, collection = self.keywords, self._text(kind)
-        if kind not in self._synced:
-            keywords.sync(kind, int(collection.count()), lambda: self._all_texts(kind))
-            self._synced.add(kind)
+        self._sync_keywords(keywords, kind)
         ranked = [id_ for id_, _ in keywords.search(kind, query, limit * 2)]
         if not ranked:
             return []
@@ -293,6 +292,25 @@ class ChromaMemory:
             )
         }
         return [hits[id_] for id_ in ranked if id_ in hits][:limit]
+
+    def mentioning(self, word: str, limit: int) -> list[MemoryRecord] | None:
+        """Records holding ``word``, by the keyword index (their text only); None for a
+        server's store (it has none)."""
+        if self.keywords is None:
+            return None
+        for kind in TEXT_COLLECTIONS:
+            self._sync_keywords(self.keywords, kind)
+        found = self.keywords.mentioning(word, limit)
+        if found is None:
+            return None
+        kinds = {kind: kind for kind in TEXT_COLLECTIONS}
+        return [_record(kinds[kind], id_, text, {}) for id_, kind, text in found if kind in kinds]
+
+    def _sync_keywords(self, keywords: KeywordIndex, kind: MemoryKind) -> None:
+        """Once per open store: rebuild the keyword index of ``kind`` if it lost step."""
+        if kind not in self._synced:
+            keywords.sync(kind, int(self._text(kind).count()), partial(self._all_texts, kind))
+            self._synced.add(kind)
 
     def _all_texts(self, kind: MemoryKind) -> Iterator[tuple[str, str]]:
         collection, offset = self._text(kind), 0

@@ -135,6 +135,29 @@ class KeywordIndex:
             )
         return int(row[0])
 
+    def mentioning(self, word: str, limit: int) -> list[tuple[str, str, str]] | None:
+        """Up to ``limit`` (id, kind, text) of the passages holding ``word`` (a name: "Flatpak",
+        "Wi-Fi") as a word, stemmed as the index stems words, of any kind; None when FTS5
+        cannot look for it."""
+        parts = [p for p in re.split(r"[^\w]+|_", word) if p]
+        if not parts:
+            return None
+        phrase = '"' + " ".join(parts) + '"'
+        with self._lock:
+            try:
+                rows = (
+                    self._open()
+                    .execute(
+                        "SELECT id, kind, text FROM passages WHERE passages MATCH ? LIMIT ?",
+                        (phrase, limit),
+                    )
+                    .fetchall()
+                )
+            except sqlite3.OperationalError as exc:
+                log.warning("keyword lookup failed for %r: %s", phrase, exc)
+                return None
+        return [(str(id_), str(kind), str(text)) for id_, kind, text in rows]
+
     def search(self, kind: str, query: str, limit: int) -> list[tuple[str, float]]:
         """The ``limit`` passages of ``kind`` matching ``query`` best: (id, BM25 score, higher
         is better), best first."""

@@ -18,6 +18,8 @@ from app.core.grounding import (
     answers_from_sources,
     find_support,
     ground,
+    names,
+    not_mentioned,
     numbers,
     quote_spans,
 )
@@ -327,6 +329,12 @@ def test_a_quote_is_a_whole_sentence_copied_exactly_even_over_pdf_line_breaks() 
     hit = MemoryHit(MemoryRecord("d", "document", page, "/d/cvsclient.pdf", "cvsclient.pdf"), 0.6)
     support = find_support("What is the highest compression level?", "It is 9 [1].", [hit])
     assert support is not None and support.quote == spans[0]
+    # The question said back with its answer, a number: supported when a source holds it.
+    asked = "What is the highest compression level I can ask for with the Gzip-stream request?"
+    said = "The highest compression level I can ask for with the Gzip-stream request is {}."
+    assert answers_from_sources(asked, said.format(9), [hit])
+    assert not answers_from_sources(asked, said.format(12), [hit])
+    assert not answers_from_sources(asked, said.format("") + " It is fast.", [hit])
 
 
 def test_a_reply_about_the_users_files_must_say_what_they_say() -> None:
@@ -441,3 +449,40 @@ def test_a_files_model_that_cannot_load_costs_a_notice_not_the_answer() -> None:
     assert "4411" in rig.result.reply
     [notice] = rig.of(EventType.NOTICE)
     assert "could not be loaded" in str(notice.data["message"])
+
+
+def test_a_question_naming_what_no_file_mentions_is_not_found_without_the_model() -> None:
+    """A file that answered a question about "Flatpak" would say "Flatpak": when none of the
+    user's files or memories does, Hearth says so (and which name) instead of letting the
+    model write something from the nearest passages."""
+    rig = Rig("The Developer's Reference recommends the Flatpak builder for all packages [1].")
+    reference = MemoryRecord(
+        "d1",
+        "document",
+        "The Developer's Reference describes sbuild and pbuilder, which build packages in a "
+        "clean chroot, and the builder tools that wrap them.",
+        "/docs/developers-reference.html",
+        "developers-reference.html",
+    )
+    rig.memory.store.upsert([reference], rig.memory.embedder.embed([reference.text]))
+    asked = "What does the Developer's Reference say about the Flatpak builder tool?"
+    assert names(asked) == ["Developer", "Flatpak"]  # "Reference" says where, not what
+    rig.say(asked)
+    assert rig.result.reply == NOT_FOUND + " None of them mentions “Flatpak”."
+    assert rig.llm.prompts == []  # the model was not asked
+    [grounded] = rig.of(EventType.GROUNDED)
+    assert grounded.data["replaced"] and not grounded.data["quote"]
+
+    # Told once (not only asked), the name is known: the model answers from the sources.
+    rig.say("I package my apps with Flatpak.")
+    rig.say(asked)
+    assert len(rig.llm.prompts) == 2 and "None of them mentions" not in rig.result.reply
+    assert names("What does my zlib FAQ say about Wi-Fi and TLS? And Docker.") == [
+        "Wi-Fi",
+        "TLS",
+        "Docker",
+    ]
+    assert names("Where is the Wi-Fi password written down in my documents?") == ["Wi-Fi"]
+    assert not_mentioned(["Docker", "Wi-Fi", "TLS"]) == (
+        "None of them mentions “Docker”, “Wi-Fi” or “TLS”."
+    )

@@ -86,3 +86,26 @@ def test_recall_fuses_meaning_and_words() -> None:
         count_tokens=lambda t: len(t.split()),
     )
     assert recalled.hits and recalled.hits[0].record.id == "p2"
+
+
+def test_a_name_is_mentioned_only_where_it_is_a_word(tmp_path: Path) -> None:
+    """Which records hold a name ("Wi-Fi", "ZLIB_VERNUM"): by the index's words, so a name
+    inside another word does not count and a plural does."""
+    embedder = FakeTextEmbedder()
+    store = ChromaMemory.open(tmp_path / "memory")
+    memory = Memory(embedder, store)
+    notes = [
+        *FAQ,
+        MemoryRecord("t1", "turn", "User: what is the Wi-Fi password?", "conversation:c1"),
+        MemoryRecord("t2", "turn", "User: I bought two Brother printers.", "conversation:c2"),
+    ]
+    for kind in ("document", "turn"):
+        part = [r for r in notes if r.kind == kind]
+        store.upsert(part, embedder.embed([r.text for r in part]))
+    assert memory.mentions("ZLIB_VERNUM") and memory.mentions("Delphi")
+    assert memory.mentions("Brother")  # said by the user, and "printers" is "printer"
+    assert memory.mentions("Wi-Fi") is False  # only ever asked about, never told
+    assert memory.mentions("Del") is False and memory.mentions("Flatpak") is False
+    found = store.mentioning("Delphi", 5)
+    assert found is not None and [(r.id, r.kind) for r in found] == [("p3", "document")]
+    store.close()
