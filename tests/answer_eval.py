@@ -132,6 +132,14 @@ class Outcome:
             "source": q.source,
             "draft": self.draft,
             "reply": self.reply,
+            "quote": self.quote,
+            "quoted_file": self.quoted_file,
+            "right": self.right,
+            "cited_right": self.cited_right,
+            "declined": self.declined,
+            "invented": self.invented,
+            "first_token_s": self.first_token_s,
+            "seconds": self.seconds,
             "hits": [
                 {
                     "kind": h.record.kind,

@@ -636,7 +636,7 @@ class Assistant:
                 self._remember_turn(turn, stored.id, cited)
         if citations:
             turn.emit(EventType.CITATIONS, citations=citations)
-        turn.emit(EventType.STATS, **result.stats)
+        turn.emit(EventType.STATS, model=turn.llm.name, **result.stats)
 
     # -- helpers of the stages -------------------------------------------------------------------
 

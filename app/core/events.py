@@ -63,7 +63,8 @@ class EventType(StrEnum):
     NOTICE = "notice"
     """A problem that costs part of the turn, not the turn; data: code, message, details."""
     STATS = "stats"
-    """Measured figures of the turn; data: the keys of ``TurnResult.stats``."""
+    """Measured figures of the turn; data: the keys of ``TurnResult.stats``, and model (the
+    name of the model that answered, when one did)."""
     ERROR = "error"
     """The turn failed; data: code, message, details."""
     TURN_END = "turn-end"

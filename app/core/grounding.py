@@ -155,6 +155,10 @@ _NOT_AN_END = re.compile(
 _NEW_LINE_ITEM = re.compile(r"\n(?=[ \t]*(?:[•·▪◦*–-]|\d{1,3}[.)]|[a-z][.)])\s)")
 
 
+_BULLET = re.compile(r"^[•●◦▪‣·∙]\s+")
+"""A list bullet before an item: not part of what the item says."""
+
+
 def quote_spans(text: str) -> list[str]:
     """The sentences of a source, each an exact span of ``text`` (so the viewer can find and
     highlight it): a sentence runs over the line breaks of a PDF page, and ends at a full
@@ -171,7 +175,7 @@ def quote_spans(text: str) -> list[str]:
         | {len(text)}
     )
     for end in cuts:
-        piece = text[start:end].strip()
+        piece = _BULLET.sub("", text[start:end].strip())  # "● -n Print ..." quotes "-n Print"
         start = end
         if len(piece) <= 1:
             continue

@@ -470,7 +470,11 @@ class MainWindow(QMainWindow):
         self.state_label.setText(text)
         self.busy_bar.setVisible(working or text.startswith("Loading"))
 
-    def show_speed(self, text: str) -> None:
+    def show_speed(self, text: str, model: str = "") -> None:
+        """The answer's speed, and which model wrote it when that was not the chat model (a
+        question about the user's files goes to the quality model)."""
+        if text and model and model != self.model_label.text():
+            text += f" · answered by {model}"
         self.speed_label.setText(text)
 
     def turn_over(self) -> None:

@@ -44,7 +44,7 @@ class TurnHost(Protocol):
 
     def show_status(self, text: str, *, working: bool = False) -> None: ...
 
-    def show_speed(self, text: str) -> None: ...
+    def show_speed(self, text: str, model: str = "") -> None: ...
 
     def turn_over(self) -> None:
         """A turn ended (the conversation list may have a new title)."""
@@ -305,8 +305,8 @@ class TurnPresenter(QObject):
 
     def _on_stats(self, event: AssistantEvent) -> None:
         rate = float(event.data.get("tokens_per_second", 0.0))
-        if rate:
-            self.host.show_speed(f"{rate:.1f} tok/s")
+        model = str(event.data.get("model", ""))
+        self.host.show_speed(f"{rate:.1f} tok/s" if rate else "", model)  # none: no speed
 
     def _on_notice(self, event: AssistantEvent) -> None:
         self.notifications.show_message(

@@ -128,3 +128,18 @@ def test_remember_this_is_offered_when_right_clicking_the_text_itself(
         QApplication.sendEvent(bubble.body, event)  # on the words, not the bubble's margin
     assert offered == ["Copy", "Remember this"]
     assert asked.args == ["The spare key is under the blue pot."]
+
+
+def test_the_status_bar_says_which_model_answered_a_question_about_the_files(
+    qtbot: QtBot, make_window: WindowFactory, paths: Paths, tmp_path: Path
+) -> None:
+    window = window_with_notes(qtbot, make_window, paths, tmp_path, "Paris.")
+    files = FakeLanguageModel("Your boiler's service code is 4411 [1].", name="Quality model")
+    window.backend.assistant.set_files_model(files)
+    send(qtbot, window, "what is my boiler's service code?")
+    wait_turn(qtbot, window)
+    assert window.chat.bubbles()[-1].text == "Your boiler's service code is 4411 [1]."
+    assert window.speed_label.text().endswith("tok/s · answered by Quality model")
+    send(qtbot, window, "what is the capital of France?")
+    wait_turn(qtbot, window)
+    assert "answered by" not in window.speed_label.text()  # the chat model's own answer

@@ -325,6 +325,8 @@ def test_a_quote_is_a_whole_sentence_copied_exactly_even_over_pdf_line_breaks() 
     assert spans[0].endswith("between 0 and 9, inclusive.") and "\n" in spans[0]
     assert "- gzip, by Gailly et al. in 1992." in spans
     assert "1. zlib" in spans
+    item = "● -n Print a nozzle check pattern. Dirty nozzles show as gaps."
+    assert quote_spans(item) == ["-n Print a nozzle check pattern.", "Dirty nozzles show as gaps."]
     assert max(len(s) for s in spans) <= 400
     hit = MemoryHit(MemoryRecord("d", "document", page, "/d/cvsclient.pdf", "cvsclient.pdf"), 0.6)
     support = find_support("What is the highest compression level?", "It is 9 [1].", [hit])
