@@ -613,6 +613,11 @@ class Assistant:
         result, llm = turn.result, turn.llm
         cited = turn.recalled.cited_by(result.reply, turn.text)
         support = turn.grounding.support if turn.grounding else None
+        hits = turn.recalled.hits
+        if support is not None and 0 < support.n <= len(hits) and support.n not in dict(cited):
+            # The source of the quote shown under the reply is a source of it, cited or not
+            # ("... is -n." shares no long word with its passage, yet the quote opens it).
+            cited = sorted([*cited, (support.n, hits[support.n - 1])], key=lambda c: c[0])
         citations = [
             citation(n, hit, quote=support.quote if support and support.n == n else "")
             for n, hit in cited

@@ -152,7 +152,7 @@ _NOT_AN_END = re.compile(
     r"\.[\"'”’)\]]*$"
 )
 """A full stop that ends no sentence: "1." of a list, "e.g.", "et al.", "Fig."."""
-_NEW_LINE_ITEM = re.compile(r"\n(?=[ \t]*(?:[•·▪◦*–-]|\d{1,3}[.)]|[a-z][.)])\s)")
+_NEW_LINE_ITEM = re.compile(r"\n(?=[ \t]*(?:[•●·▪◦‣∙*–-]|\d{1,3}[.)]|[a-z][.)])\s)")
 
 
 _BULLET = re.compile(r"^[•●◦▪‣·∙]\s+")

@@ -488,3 +488,25 @@ def test_a_question_naming_what_no_file_mentions_is_not_found_without_the_model(
     assert not_mentioned(["Docker", "Wi-Fi", "TLS"]) == (
         "None of them mentions “Docker”, “Wi-Fi” or “TLS”."
     )
+
+
+def test_the_source_of_the_quote_is_cited_even_when_the_reply_did_not_cite_it() -> None:
+    """'... is -n.' shares no long word with its passage and carries no [n]: the passage
+    its quote comes from is still its source, so the quote under the reply opens it."""
+    rig = Rig("The escputil option for that is -n.")
+    manual = MemoryRecord(
+        "d1",
+        "document",
+        "escputil options:\n● -n Print a nozzle check pattern.\n● -c Clean the print heads.",
+        "/docs/gutenprint-users-manual.pdf",
+        "gutenprint-users-manual.pdf",
+        extra={"path": "/docs/gutenprint-users-manual.pdf", "chunk": 160},
+    )
+    rig.memory.store.upsert([manual], rig.memory.embedder.embed([manual.text]))
+    rig.say("Which escputil option prints a nozzle check pattern, according to my manual?")
+    [grounded] = rig.of(EventType.GROUNDED)
+    assert grounded.data["quote"] == "-n Print a nozzle check pattern."
+    [cited] = rig.of(EventType.CITATIONS)
+    [source] = cited.data["citations"]
+    assert source["n"] == grounded.data["n"] and source["quote"] == grounded.data["quote"]
+    assert source["path"] == "/docs/gutenprint-users-manual.pdf"
