@@ -202,9 +202,10 @@ class SettingsDialog(QDialog):
         self.files_model.setChecked(settings.files_model != "off")
         self.files_model.setEnabled(quality is not None and quality.available)
         self.files_model.setToolTip(
-            "On Hearth's evaluation set (questions about real manuals and papers) it answered "
-            "71% right against 47% for the default model, taking about twice as long. Spoken "
-            "questions stay with the chat model, which is faster."
+            "On Hearth's evaluation set (76 questions about real manuals and papers) it "
+            "answered 70% right against 57% for the default model; its first word comes after "
+            "about 10 s instead of 6 s. Spoken questions stay with the chat model, which is "
+            "faster."
             if quality is None or quality.available
             else quality.problem
         )
