@@ -83,7 +83,8 @@ def test_questions_about_my_files_go_to_the_larger_model_unless_turned_off(
     qtbot.addWidget(dialog)
     assert dialog.files_model.isEnabled() and dialog.files_model.isChecked()
     assert "Qwen 1.5B" in dialog.files_model.text()
-    assert "70% right against 57%" in dialog.files_model.toolTip() and "Spoken" in dialog.files_model.toolTip()
+    tip = dialog.files_model.toolTip()
+    assert "70% right against 57%" in tip and "Spoken" in tip
     assert dialog.result_settings().files_model == "auto"
     dialog.files_model.setChecked(False)
     assert dialog.result_settings().files_model == "off"
