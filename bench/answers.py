@@ -29,9 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.settings import DEFAULT_MODEL, FAST_MODEL
+from app.settings import DEFAULT_MODEL, FAST_MODEL, QUALITY_MODEL
 
-QUALITY_MODEL = "qwen2.5-coder-1.5b-instruct"
 ALIASES = {"default": DEFAULT_MODEL, "fast": FAST_MODEL, "quality": QUALITY_MODEL, "app": "app"}
 """"app": what a user gets by default (questions about files to the quality model)."""
 
