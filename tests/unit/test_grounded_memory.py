@@ -510,3 +510,27 @@ def test_the_source_of_the_quote_is_cited_even_when_the_reply_did_not_cite_it() 
     [source] = cited.data["citations"]
     assert source["n"] == grounded.data["n"] and source["quote"] == grounded.data["quote"]
     assert source["path"] == "/docs/gutenprint-users-manual.pdf"
+
+
+def test_a_store_that_cannot_tell_what_is_mentioned_never_answers_not_mentioned() -> None:
+    """A shared Chroma server has no keyword index: there the model answers and its reply is
+    checked as usual, instead of Hearth claiming a name is in none of the files."""
+
+    class ServerLikeStore(ListMemoryStore):
+        def mentioning(self, word: str, limit: int) -> list[MemoryRecord] | None:
+            return None
+
+    rig = Rig("The Developer's Reference does not mention it.")
+    rig.memory = Memory(FakeTextEmbedder(), ServerLikeStore())
+    rig.assistant = Assistant(rig.llm, rig.store, AssistantConfig(), rig.memory)
+    reference = MemoryRecord(
+        "d1",
+        "document",
+        "The Developer's Reference describes sbuild and pbuilder for clean builds.",
+        "/docs/developers-reference.html",
+        "developers-reference.html",
+    )
+    rig.memory.store.upsert([reference], rig.memory.embedder.embed([reference.text]))
+    rig.say("What does the Developer's Reference say about the Flatpak builder tool?")
+    assert len(rig.llm.prompts) == 1  # the model was asked
+    assert "None of them mentions" not in rig.result.reply
