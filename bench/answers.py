@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     import shutil
 
     import app  # noqa: F401  (the offline environment first)
-    from tests.answer_eval import EvalRig, load_questions, recall_at, score
+    from tests.answer_eval import EvalRig, every, load_questions, recall_at, score
 
     cache = Path(os.environ.get("HEARTH_CACHE_DIR") or Path.cwd() / ".hearth-test-cache")
     if args.fresh and args.root.exists():
@@ -66,10 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         answerable = [q for q in questions if q.answerable][: args.limit]
         unanswerable = [q for q in questions if not q.answerable][: max(1, args.limit // 4)]
         questions = answerable + unanswerable
-    if args.every > 1:
-        questions = [q for q in questions if q.answerable][:: args.every] + [
-            q for q in questions if not q.answerable
-        ][:: args.every]
+    questions = every(questions, args.every)
     print(
         f"{sum(q.answerable for q in questions)} answerable and "
         f"{sum(not q.answerable for q in questions)} unanswerable questions",
@@ -85,15 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    memory = rig.core.memory
-    store = memory.store
-    by_meaning, fused = [], []
-    for q in (q for q in questions if q.answerable):
-        [vector] = memory.embedder.embed([q.text])
-        vector_hits = store.search("document", vector, 20)
-        by_meaning.append(rig.rank(q, vector_hits))
-        hits = [h for h, _ in memory._fused(q.text, vector, ("document",), 20)]
-        fused.append(rig.rank(q, hits))
+    by_meaning, fused = rig.ranks(questions, 20)
     print("retrieval of the passage holding the answer:")
     for label, ranks in (("by meaning", by_meaning), ("meaning + keywords", fused)):
         print(

@@ -327,10 +327,32 @@ class EvalRig:
                 return i
         return None
 
+    def ranks(
+        self, questions: Sequence[Question], depth: int
+    ) -> tuple[list[int | None], list[int | None]]:
+        """For each answerable question, the rank of the passage holding its answer among the
+        first ``depth`` documents found by meaning alone, and fused with keyword search."""
+        memory = self.core.memory
+        by_meaning: list[int | None] = []
+        fused: list[int | None] = []
+        for q in (q for q in questions if q.answerable):
+            [vector] = memory.embedder.embed([q.text])
+            by_meaning.append(self.rank(q, memory.store.search("document", vector, depth)))
+            hits = [h for h, _ in memory._fused(q.text, vector, ("document",), depth)]
+            fused.append(self.rank(q, hits))
+        return by_meaning, fused
+
     def close(self) -> None:
         self.core.assistant.llm.close()
         if self.core.assistant.files_llm is not None:
             self.core.assistant.files_llm.close()
+
+
+def every(questions: Sequence[Question], n: int) -> list[Question]:
+    """Every n-th answerable and every n-th unanswerable question, in order."""
+    answerable = [q for q in questions if q.answerable]
+    unanswerable = [q for q in questions if not q.answerable]
+    return answerable[::n] + unanswerable[::n]
 
 
 def recall_at(ranks: Sequence[int | None], k: int) -> float:

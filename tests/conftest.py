@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,18 @@ def hearth_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         HEARTH_CACHE_DIR=str(shared_cache_dir()),
         QT_QPA_PLATFORM="offscreen",
         **extra,
+    )
+
+
+def run_hearth(hearth_exe: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`hearth <args>` with :func:`hearth_env`, its output captured, ten minutes at most."""
+    return subprocess.run(
+        [hearth_exe, *args],
+        env=hearth_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 

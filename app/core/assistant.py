@@ -27,6 +27,7 @@ from app.core.errors import AssistantError, InternalError
 from app.core.events import AssistantEvent, EventCallback, EventType
 from app.core.gate import ForegroundGate
 from app.core.grounding import (
+    MAX_NAMES,
     NOT_FOUND,
     Grounding,
     about_user,
@@ -394,13 +395,11 @@ class Assistant:
                 exclude_conversation=turn.conversation_id,
             )
         except AssistantError as exc:
-            log.warning("recall failed: %s\n%s", exc.message, exc.details)
-            turn.emit(
-                EventType.NOTICE,
-                code=exc.code,
-                message=f"Memories could not be searched, so this answer does without them. "
-                f"({exc.message})",
-                details=exc.details,
+            _costs(
+                turn,
+                exc,
+                "recall failed",
+                "Memories could not be searched, so this answer does without them.",
             )
             return False
         if prepared is not None and prepared[0][:2] == key[:2]:
@@ -427,13 +426,12 @@ class Assistant:
                 turn.emit(EventType.MODEL_LOADING, model=llm.name)
                 llm.load()
         except AssistantError as exc:
-            log.warning("files model unavailable: %s\n%s", exc.message, exc.details)
-            turn.emit(
-                EventType.NOTICE,
-                code=exc.code,
-                message=f"The model for questions about your files could not be loaded, so "
-                f"{turn.llm.name} answers. ({exc.message})",
-                details=exc.details,
+            _costs(
+                turn,
+                exc,
+                "files model unavailable",
+                "The model for questions about your "
+                f"files could not be loaded, so {turn.llm.name} answers.",
             )
         else:
             turn.llm = llm
@@ -483,7 +481,7 @@ class Assistant:
             return []
         seen = " ".join(hit.record.text + " " + describe_source(hit.record) for hit in hits)
         unknown = []
-        for name in names(question):
+        for name in names(question)[:MAX_NAMES]:
             if re.search(rf"(?i)(?<!\w){re.escape(name)}(?!\w)", seen):
                 continue
             if memory.mentions(name) is False:
@@ -730,13 +728,7 @@ class Assistant:
                 cites=[hit.record.id for _, hit in cited],
             )
         except AssistantError as exc:
-            log.warning("turn not kept in memory: %s\n%s", exc.message, exc.details)
-            turn.emit(
-                EventType.NOTICE,
-                code=exc.code,
-                message=f"This answer could not be kept in memory. ({exc.message})",
-                details=exc.details,
-            )
+            _costs(turn, exc, "turn not kept in memory", "This answer could not be kept in memory.")
             return
         secrets = record.extra.get("secrets_left_out", 0)
         turn.emit(EventType.KEPT, kept=True, reason="", secrets=int(secrets or 0))
@@ -871,6 +863,15 @@ def make_title(text: str) -> str:
         return line or "New conversation"
     cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0] or line[:TITLE_LENGTH]
     return cut + "…"
+
+
+def _costs(turn: Turn, exc: AssistantError, logged: str, lead: str) -> None:
+    """A failure that costs part of the turn, not the turn: logged, and said to the user as
+    ``lead`` followed by the error's own message."""
+    log.warning("%s: %s\n%s", logged, exc.message, exc.details)
+    turn.emit(
+        EventType.NOTICE, code=exc.code, message=f"{lead} ({exc.message})", details=exc.details
+    )
 
 
 def _rate(count: int, first: float | None, last: float) -> float:

@@ -81,7 +81,20 @@ def about_a_document(question: str) -> bool:
 
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_./][A-Za-z0-9]+)*")
-_SENTENCE_START = re.compile(r"(?:^|[.?!:;\"“(]\s*)$")
+MAX_NAMES = 24
+"""A question's first this many names are looked up (one keyword-index query each): a long
+pasted text is not a question whose every capitalised word needs checking."""
+_OPENS = frozenset('.?!:;"“(')
+"""What may stand before the first word of a sentence (and the whitespace after it)."""
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether the word at ``at`` begins the text or a sentence in it. Looks back over the
+    whitespace only, so finding every name of a long pasted text stays linear."""
+    i = at
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    return at == 0 or (i > 0 and text[i - 1] in _OPENS)
 
 
 def names(question: str) -> list[str]:
@@ -90,23 +103,22 @@ def names(question: str) -> list[str]:
     or joined by a hyphen with a capital ("Wi-Fi"). A name is not paraphrased: a file that
     answers a question about "Flatpak" says "Flatpak". Words that say where the answer
     comes from ("FAQ", "Manual") are not names."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # in order, once each
     for match in _NAME.finditer(question):
         word = match.group(0).rstrip(".")
-        if len(word) < 2 or word.lower() in {"i'm", "ok"}:
+        if len(word) < 2:
             continue
         inner_capital = any(c.isupper() for c in word[1:])
-        starts = bool(_SENTENCE_START.search(question[: match.start()]))
+        starts = _starts_sentence(question, match.start())
         if not (inner_capital or (word[0].isupper() and not starts)):
             continue
         if _stem(word.lower()) in SAYING or word.lower() in _STOP_NAMES:
             continue
-        if word not in found:
-            found.append(word)
-    return found
+        found[word] = None
+    return list(found)
 
 
-_STOP_NAMES = frozenset(["hearth", "english", "please"])
+_STOP_NAMES = frozenset(["hearth", "english", "please", "ok"])
 """Capitalised words that name nothing in the user's files."""
 
 
@@ -269,9 +281,8 @@ SAYING = frozenset(
         "text",
         "part",
         "found",
-        "stated",
     ]
-) | frozenset(["according", "source", "sources", "file", "files"])
+)
 """Words a reply uses to say where its answer comes from, not what the answer is."""
 MIN_COVERAGE = 0.5
 """Share of a sentence's new telling words (not the question's) its sources must hold."""

@@ -332,7 +332,7 @@ class Memory:
         found = self.store.mentioning(word, MENTION_LOOKUP)
         if found is None:
             return None
-        return any(r.kind != "turn" or not only_asks(r.text.removeprefix("User: ")) for r in found)
+        return not all(only_asked(r) for r in found)
 
     # -- browsing ----------------------------------------------------------------------------
 
@@ -401,9 +401,7 @@ class Memory:
             (hit, trusted)
             for hit, trusted in fused
             if hit.score >= MIN_SCORE[hit.record.kind] - (KEYWORD_SLACK if trusted else 0.0)
-            and not (
-                hit.record.kind == "turn" and only_asks(hit.record.text.removeprefix("User: "))
-            )
+            and not only_asked(hit.record)
         ]
         chosen: list[MemoryHit] = []
         seen: set[str] = set()
@@ -487,6 +485,11 @@ _QUESTION_START = re.compile(
 
 MENTION_LOOKUP = 50
 """Records looked at to tell whether a word is mentioned (turns that only ask are skipped)."""
+
+
+def only_asked(record: MemoryRecord) -> bool:
+    """A past turn in which the user only asked something (see only_asks)."""
+    return record.kind == "turn" and only_asks(record.text.removeprefix("User: "))
 
 
 def only_asks(text: str) -> bool:

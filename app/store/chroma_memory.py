@@ -213,8 +213,10 @@ class ChromaMemory:
         embedding: Sequence[float],
         limit: int,
         where: dict[str, Any] | None = None,
+        ids: Sequence[str] | None = None,
     ) -> list[tuple[str, str, dict[str, Any], float]]:
-        """The ``limit`` records nearest ``embedding``: (id, document, metadata, cosine)."""
+        """The ``limit`` records nearest ``embedding`` (of ``ids`` only, when given): (id,
+        document, metadata, cosine)."""
         count = collection.count()
         if count == 0 or limit <= 0:
             return []
@@ -223,6 +225,7 @@ class ChromaMemory:
             n_results=min(limit, count),
             where=where,
             include=["metadatas", "documents", "distances"],
+            **({"ids": list(ids)} if ids is not None else {}),
         )
         return [
             (id_, document or "", dict(meta or {}), 1.0 - float(distance))
@@ -274,21 +277,10 @@ class ChromaMemory:
         if not ranked:
             return []
         where = {"conversation_id": {"$ne": exclude_conversation}} if exclude_conversation else None
-        found = collection.query(
-            query_embeddings=[list(embedding)],
-            ids=ranked,
-            n_results=len(ranked),
-            where=where,
-            include=["metadatas", "documents", "distances"],
-        )
         hits = {
-            id_: MemoryHit(_record(kind, id_, document or "", dict(meta or {})), 1.0 - float(d))
-            for id_, document, meta, d in zip(
-                found["ids"][0],
-                found["documents"][0],
-                found["metadatas"][0],
-                found["distances"][0],
-                strict=True,
+            id_: MemoryHit(_record(kind, id_, document, meta), score)
+            for id_, document, meta, score in self._nearest(
+                collection, embedding, len(ranked), where, ids=ranked
             )
         }
         return [hits[id_] for id_ in ranked if id_ in hits][:limit]

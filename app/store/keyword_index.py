@@ -53,7 +53,9 @@ def match_expression(query: str) -> str:
             phrase = '"' + " ".join(parts) + '"'
             if phrase not in terms:
                 terms.append(phrase)
-    return " OR ".join(terms[:MAX_TERMS])
+                if len(terms) == MAX_TERMS:
+                    break  # the rest would be left out: no need to look at them
+    return " OR ".join(terms)
 
 
 class KeywordIndex:

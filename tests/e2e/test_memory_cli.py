@@ -9,19 +9,9 @@ import pytest
 from app.filelock import APP_HOLDER, FileLock, command_holder
 
 from tests.conftest import hearth_env, require
+from tests.conftest import run_hearth as run
 
 pytestmark = pytest.mark.model
-
-
-def run(hearth_exe: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [hearth_exe, *args],
-        env=hearth_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def test_index_recall_and_ask_share_one_memory(hearth_exe: str, tmp_path: Path) -> None:

@@ -3,12 +3,11 @@ citing its section, the progress on stderr; a file not in memory said plainly.""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import hearth_env
+from tests.conftest import run_hearth as run
 
 pytestmark = pytest.mark.model
 
@@ -17,17 +16,6 @@ NOTES = (
     "The roses by the gate need pruning in March, and the apple tree needs a new stake. "
     "Compost from the bins at the back is spread on every bed before planting."
 )
-
-
-def run(hearth_exe: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [hearth_exe, *args],
-        env=hearth_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def test_ask_summarises_an_indexed_file(hearth_exe: str, tmp_path: Path) -> None:

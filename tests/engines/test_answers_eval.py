@@ -21,7 +21,15 @@ from app.core.errors import ModelError
 from app.engines.models import ModelRegistry
 from app.settings import DEFAULT_MODEL, QUALITY_MODEL
 
-from tests.answer_eval import EvalRig, Outcome, Question, load_questions, recall_at, score
+from tests.answer_eval import (
+    EvalRig,
+    Outcome,
+    Question,
+    every,
+    load_questions,
+    recall_at,
+    score,
+)
 from tests.conftest import require, shared_cache_dir
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -71,20 +79,7 @@ def rig_for(root: Path, model: str) -> Iterator[EvalRig]:
 
 def report(root: Path, model: str, outcomes: list[Outcome]) -> str:
     scores = score(outcomes)
-    rows = [
-        {
-            "id": o.question.id,
-            "right": o.right,
-            "cited_right": o.cited_right,
-            "declined": o.declined,
-            "invented": o.invented,
-            "reply": o.reply,
-            "quote": o.quote,
-            "quoted_file": o.quoted_file,
-            "seconds": round(o.seconds, 2),
-        }
-        for o in outcomes
-    ]
+    rows = [o.row() for o in outcomes]
     path = root / f"answers-{model}.json"
     path.write_text(json.dumps({"scores": asdict(scores), "answers": rows}, indent=1), "utf-8")
     line = f"{model}: {scores.line()}"
@@ -96,28 +91,14 @@ def report(root: Path, model: str, outcomes: list[Outcome]) -> str:
 
 
 def test_the_passage_holding_the_answer_is_found(root: Path, questions: list[Question]) -> None:
-    by_meaning: list[int | None] = []
-    fused: list[int | None] = []
     with rig_for(root, DEFAULT_MODEL) as rig:
-        memory = rig.core.memory
-        for q in (q for q in questions if q.answerable):
-            [vector] = memory.embedder.embed([q.text])
-            by_meaning.append(rig.rank(q, memory.store.search("document", vector, 10)))
-            hits = [h for h, _ in memory._fused(q.text, vector, ("document",), 10)]
-            fused.append(rig.rank(q, hits))
+        by_meaning, fused = rig.ranks(questions, 10)
     print(
         f"recall@1 {recall_at(by_meaning, 1):.2f} -> {recall_at(fused, 1):.2f}, "
         f"recall@4 {recall_at(by_meaning, 4):.2f} -> {recall_at(fused, 4):.2f}"
     )
     assert recall_at(fused, 4) >= RECALL_AT_4
     assert recall_at(fused, 1) >= recall_at(by_meaning, 1)
-
-
-def every(questions: list[Question], n: int) -> list[Question]:
-    """Every n-th answerable and every n-th unanswerable question, in order."""
-    answerable = [q for q in questions if q.answerable]
-    unanswerable = [q for q in questions if not q.answerable]
-    return answerable[::n] + unanswerable[::n]
 
 
 @pytest.mark.timeout(2400)

@@ -66,3 +66,14 @@ def test_sentences_of_a_passage_and_a_hostile_web_page() -> None:
     page = ('<a b="' * RUN).encode("utf-8")  # html.parser rescanned from every '<'
     text = LocalDocumentReader().read("page.html", page + b"<p>Visible words.</p>")
     assert isinstance(text, str)
+
+
+def test_the_names_of_a_long_pasted_question() -> None:
+    """A capitalised word on every line of a pasted text: looking back for the start of its
+    sentence from each one was quadratic (76 s for 200,000 characters)."""
+    from app.core.grounding import names
+
+    text = "what does my manual say? " + " ".join(f"x Word{i} is here" for i in range(RUN // 6))
+    found = names(text)
+    assert len(found) == RUN // 6 and found[:2] == ["Word0", "Word1"]
+    assert names("Is it. Docker? And (Wi-Fi) x Rust, Rust") == ["Wi-Fi", "Rust"]

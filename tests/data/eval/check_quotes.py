@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Check the evaluation set in questions.json against the documents beside it.
 
-Standalone: the standard library, pypdfium2 (PDFs) and, when installed, lxml (HTML; without
-it the standard library's html.parser reads the pages the same way). Run it as
+It needs pypdfium2 and Hearth's own document reader (installed in the project's .venv). Run
+it as
 
     python tests/data/eval/check_quotes.py [--dump DIR]
 
@@ -16,10 +16,11 @@ What it checks:
 Text is compared as Hearth reads it, reduced to what does not depend on layout: PDF pages are
 read with PDFium (pypdfium2) and joined; the line-end hyphen mark PDFium reports (U+0002 or
 U+FFFE, as this pypdfium2 gives it) and soft hyphens are dropped so the split word is whole
-again; ligature glyphs are spelled out; HTML is its visible text with a line break around each
-block (script, style and head left out); then all runs of whitespace become one space. The
-comparison of quotes is case-sensitive; answers are matched case-insensitively, and a word-like
-answer only as a whole word (so "94" is not found in "1994").
+again; ligature glyphs are spelled out; HTML and plain text are what Hearth's reader gives
+(for a page, its visible text with a line break around each block, script, style and head
+left out); then all runs of whitespace become one space. The comparison of quotes is
+case-sensitive; answers are matched case-insensitively, and a word-like answer only as a whole
+word (so "94" is not found in "1994").
 --dump DIR writes each document's compared text to DIR/<file>.txt, to pick quotes from.
 """
 
@@ -29,9 +30,10 @@ import argparse
 import json
 import re
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+
+from app.engines.document_reader import LocalDocumentReader
 
 HERE = Path(__file__).resolve().parent
 LIGATURES = str.maketrans(
@@ -39,23 +41,12 @@ LIGATURES = str.maketrans(
 )
 HYPHEN_MARKS = re.compile(r"[\u0002\u00ad\ufffe]\s*")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\uffff]")
-SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head"})
-BLOCK = frozenset(
-    {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "pre"}
-)
 MIN_WORDS, MAX_WORDS, MIN_PER_DOCUMENT = 5, 40, 4
 
 
 def normalise(text: str) -> str:
     text = HYPHEN_MARKS.sub("", text.translate(LIGATURES))
     return " ".join(CONTROL.sub("", text).split())
-
-
-def decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def pdf_text(path: Path) -> tuple[str, str, int]:
@@ -77,62 +68,6 @@ def pdf_text(path: Path) -> tuple[str, str, int]:
         document.close()
 
 
-class _Visible(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: object) -> None:
-        if tag in SKIP:
-            self.skipping += 1
-        elif tag in BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_text(source: str) -> str:
-    try:
-        from lxml import etree
-        from lxml import html as lxml_html
-    except ImportError:
-        parser = _Visible()
-        parser.feed(source)
-        parser.close()
-        return "".join(parser.parts)
-    root = lxml_html.document_fromstring(
-        source, parser=lxml_html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True)
-    )
-    parts: list[str] = []
-    skipping = 0
-    for event, element in etree.iterwalk(root, events=("start", "end")):
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if event == "start":
-            if tag in SKIP:
-                skipping += 1
-            elif tag in BLOCK:
-                parts.append("\n")
-            if not skipping and element.text:
-                parts.append(element.text)
-        else:
-            if tag in SKIP:
-                skipping -= 1
-            elif tag in BLOCK:
-                parts.append("\n")
-            if not skipping and element.tail:
-                parts.append(element.tail)
-    return "".join(parts)
-
-
 def document_text(entry: dict[str, Any], errors: list[str]) -> str:
     path = HERE / entry["file"]
     if not path.is_file():
@@ -151,10 +86,8 @@ def document_text(entry: dict[str, Any], errors: list[str]) -> str:
             errors.append(
                 f"{entry['file']}: /Producer is {producer!r}, not {entry.get('producer')!r}"
             )
-    elif kind == "html":
-        text = html_text(decode(path.read_bytes()))
-    else:
-        text = decode(path.read_bytes())
+    else:  # HTML and plain text exactly as Hearth's reader gives them
+        text = LocalDocumentReader().read(path.name, path.read_bytes())
     return normalise(text)
 
 
