@@ -526,3 +526,27 @@ class ListMemoryStore:
 
     def close(self) -> None:
         self.closed = True
+
+
+class SectionModel(FakeLanguageModel):
+    """Answers a section prompt with a note naming the section, an overview prompt with an
+    overview citing the first section; records every prompt (``prompts``)."""
+
+    overview = "This manual explains how to print with Gutenprint [1]."
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]:
+        found = re.search(r"Section (\d+) of (\d+)", messages[-1].content)
+        if found:
+            self.reply = f"Section {found.group(1)} explains printing topic {found.group(1)}."
+        else:
+            self.reply = self.overview
+        yield from super().stream(
+            messages, max_tokens=max_tokens, temperature=temperature, cancel=cancel
+        )

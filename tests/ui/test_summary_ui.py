@@ -4,11 +4,8 @@ the sources under it, and Stop (the turn's own Stop button) keeping what was wri
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from app.core.cancel import CancelToken
-from app.core.ports import ChatMessage
 from app.core.summary import DocumentSummaries, SummaryConfig
 from app.settings import Paths
 from app.ui.main_window import MainWindow
@@ -16,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from tests.fakes import FakeLanguageModel
+from tests.fakes import SectionModel
 from tests.ui.conftest import WindowFactory, memory_service, send, wait_turn
 
 TOPICS = (
@@ -27,35 +24,13 @@ TOPICS = (
 )
 
 
-class SectionModel(FakeLanguageModel):
-    """A note naming each section, an overview citing the first; slow enough to stop."""
-
-    def stream(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        cancel: CancelToken,
-    ) -> Iterator[str]:
-        found = re.search(r"Section (\d+) of", messages[-1].content)
-        self.reply = (
-            f"Section {found.group(1)} explains printing topic {found.group(1)}."
-            if found
-            else "This manual explains how to print [1]."
-        )
-        yield from super().stream(
-            messages, max_tokens=max_tokens, temperature=temperature, cancel=cancel
-        )
-
-
 def window_with_manual(
     qtbot: QtBot, make_window: WindowFactory, paths: Paths, tmp_path: Path, delay: float
 ) -> MainWindow:
     service = memory_service(paths)
-    window = make_window(
-        SectionModel(token_delay=delay), memory=service.memory, memory_service=service
-    )
+    model = SectionModel(token_delay=delay)  # slow enough to stop
+    model.overview = "This manual explains how to print [1]."
+    window = make_window(model, memory=service.memory, memory_service=service)
     window.backend.assistant.summaries = DocumentSummaries(SummaryConfig(section_tokens=300))
     folder = tmp_path / "docs"
     folder.mkdir()

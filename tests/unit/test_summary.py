@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from app.core.assistant import Assistant
@@ -14,7 +14,7 @@ from app.core.cancel import CancelToken
 from app.core.documents import chunk_id, chunk_text
 from app.core.events import AssistantEvent, EventType
 from app.core.memory import Memory
-from app.core.ports import ChatMessage, MemoryRecord
+from app.core.ports import MemoryRecord
 from app.core.summary import (
     DocumentSummaries,
     IndexedDocument,
@@ -34,6 +34,7 @@ from tests.fakes import (
     FakeTextEmbedder,
     ListMemoryStore,
     MemoryConversationStore,
+    SectionModel,
 )
 
 TOPICS = (
@@ -44,30 +45,6 @@ TOPICS = (
     "Calibration adjusts gamma, density and colour balance for each paper.",
     "Troubleshooting covers build problems, missing PPD files and slow printing.",
 )
-
-
-class SectionModel(FakeLanguageModel):
-    """Answers a section prompt with a note naming the section, an overview prompt with an
-    overview citing the first section; records every prompt (``prompts``)."""
-
-    overview = "This manual explains how to print with Gutenprint [1]."
-
-    def stream(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        cancel: CancelToken,
-    ) -> Iterator[str]:
-        found = re.search(r"Section (\d+) of (\d+)", messages[-1].content)
-        if found:
-            self.reply = f"Section {found.group(1)} explains printing topic {found.group(1)}."
-        else:
-            self.reply = self.overview
-        yield from super().stream(
-            messages, max_tokens=max_tokens, temperature=temperature, cancel=cancel
-        )
 
 
 def manual_text(paragraphs: int = 120) -> str:
