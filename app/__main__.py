@@ -88,6 +88,27 @@ def _parser() -> argparse.ArgumentParser:
     recall = sub.add_parser("recall", help="show what Hearth remembers about something")
     recall.add_argument("query", nargs="+")
     recall.add_argument("--limit", type=int, default=5)
+    personalize = sub.add_parser(
+        "personalize", help="train, list and switch the adapter that learns your style"
+    )
+    steps = personalize.add_subparsers(dest="action", required=True)
+    train = steps.add_parser("train", help="train a new adapter on your chats and edits")
+    train.add_argument("--data", metavar="FILE.jsonl", help="also learn from this file of examples")
+    train.add_argument("--model", help="model id or alias (default: the chat model)")
+    train.add_argument(
+        "--max-minutes", type=float, default=0.0, help="stop training after N minutes"
+    )
+    train.add_argument("--steps", type=int, default=0, help=argparse.SUPPRESS)
+    status = steps.add_parser("status", help="which adapter is active")
+    status.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    status.add_argument("--model", help="model id or alias")
+    listing = steps.add_parser("list", help="the adapter versions and their test figures")
+    listing.add_argument("--model", help="model id or alias")
+    use = steps.add_parser("use", help="answer with adapter VERSION (like v2)")
+    use.add_argument("version")
+    use.add_argument("--model", help="model id or alias")
+    off = steps.add_parser("off", help="answer with the base model (no adapter)")
+    off.add_argument("--model", help="model id or alias")
     doctor = sub.add_parser("doctor", help="check models, folders and privacy switches")
     doctor.add_argument(
         "--verify", action="store_true", help="(kept for scripts: doctor always re-hashes)"
@@ -151,6 +172,24 @@ def _main(argv: Sequence[str] | None) -> int:
         return cli_memory.index(
             paths, [Path(f) for f in args.folders], remove=args.remove, retry=args.retry
         )
+    if args.command == "personalize":
+        from app import cli_personalize
+
+        if args.action == "train":
+            return cli_personalize.train(
+                paths,
+                data=_path(args.data),
+                model=args.model,
+                max_minutes=args.max_minutes,
+                steps=args.steps,
+            )
+        if args.action == "status":
+            return cli_personalize.status(paths, model=args.model, as_json=args.json)
+        if args.action == "list":
+            return cli_personalize.list_versions(paths, model=args.model)
+        if args.action == "use":
+            return cli_personalize.use(paths, args.version, model=args.model)
+        return cli_personalize.use(paths, None, model=args.model)
     if args.command == "recall":
         from app import cli_memory
 
@@ -174,7 +213,7 @@ def ask(
     images: Sequence[Path] = (),
     yes: bool = False,
 ) -> int:
-    from app.bootstrap import make_language_model
+    from app.bootstrap import adapter_store, make_language_model
     from app.core.assistant import Assistant
     from app.core.cancel import CancelToken
     from app.core.errors import AssistantError
@@ -197,7 +236,12 @@ def ask(
         """Loaded only when needed: a template-matched command never loads a model."""
         if not made:
             made.append(
-                make_language_model(ModelRegistry(paths.models_cache), settings.model, settings)
+                make_language_model(
+                    ModelRegistry(paths.models_cache),
+                    settings.model,
+                    settings,
+                    adapter_store(paths),
+                )
             )
         return made[0]
 

@@ -35,6 +35,7 @@ from app.engines.piper_tts import PiperTextToSpeech
 from app.engines.rapid_ocr import RapidOcr
 from app.engines.whisper_stt import WhisperSpeechToText
 from app.filelock import APP_HOLDER, FileLock
+from app.personalization.adapters import AdapterStore
 from app.settings import (
     DEFAULT_MODEL,
     QUALITY_MODEL,
@@ -60,9 +61,15 @@ log = logging.getLogger(__name__)
 
 
 def make_language_model(
-    registry: ModelRegistry, model_id: str, settings: Settings
+    registry: ModelRegistry,
+    model_id: str,
+    settings: Settings,
+    adapters: AdapterStore | None = None,
 ) -> LanguageModel:
-    """A lazily loaded model: locating, assembling and verifying happen in load()."""
+    """A lazily loaded model: locating, assembling and verifying happen in load().
+
+    With ``adapters``, the user's active personal adapter for this model (if any, and made
+    for this exact file) is applied when it loads."""
     if model_id == SERVER_MODEL:
         return make_server_model(settings)
     try:
@@ -72,13 +79,23 @@ def make_language_model(
         spec = registry.spec(DEFAULT_MODEL)
     if spec.kind != "llm":
         raise ModelError(f"'{spec.title}' is not a chat model.", code="model-kind")
-    return LlamaLanguageModel(
+    llm = LlamaLanguageModel(
         lambda: registry.resolve(spec.id).path,
         name=spec.title,
         n_ctx=settings.context_tokens,
         n_threads=settings.llm_threads,
         verify=registry.verifier(spec.id),
     )
+    if adapters is not None:
+        active = adapters.active(spec.id, spec.files[0].sha256)
+        if active is not None:
+            llm.set_adapter(active.gguf)
+    return llm
+
+
+def adapter_store(paths: Paths) -> AdapterStore:
+    """The user's personal adapters (app.personalization.adapters)."""
+    return AdapterStore(paths.data_dir / "personalization" / "adapters")
 
 
 def make_files_model(registry: ModelRegistry, settings: Settings) -> LanguageModel | None:
@@ -163,7 +180,7 @@ def build_core(paths: Paths, settings: Settings | None = None) -> Core:
     settings = settings or load_settings(paths.settings_file)
     registry = ModelRegistry(paths.models_cache)
     store = SqliteConversationStore(paths.history_db)
-    llm = make_language_model(registry, settings.model, settings)
+    llm = make_language_model(registry, settings.model, settings, adapter_store(paths))
     memory = build_memory(paths, settings, registry)
     chroma = memory.store
     assert isinstance(chroma, ChromaMemory)
@@ -358,7 +375,9 @@ def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> 
         core.assistant,
         core.store,
         core.settings,
-        model_factory=lambda model_id, s: make_language_model(core.registry, model_id, s),
+        model_factory=lambda model_id, s: make_language_model(
+            core.registry, model_id, s, adapter_store(paths)
+        ),
         files_model_factory=lambda s: make_files_model(core.registry, s),
         models=lambda: chat_model_choices(core.registry),
         save_settings=lambda s: save_settings(paths.settings_file, s),

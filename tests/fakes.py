@@ -238,6 +238,15 @@ class MemoryConversationStore:
         self.stored.append(msg)
         return msg
 
+    def update_meta(self, message_id: int, changes: dict[str, object]) -> StoredMessage | None:
+        for index, message in enumerate(self.stored):
+            if message.id == message_id:
+                meta = {**message.meta, **changes}
+                meta = {k: v for k, v in meta.items() if v is not None}
+                self.stored[index] = dataclasses.replace(message, meta=meta)
+                return self.stored[index]
+        return None
+
 
 class FakeTextToSpeech:
     """One clip per sentence; the clip's length follows the text, so tests can tell them apart."""

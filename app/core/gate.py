@@ -25,6 +25,7 @@ class ForegroundGate:
         """``reason`` ("turn", "recording", "speaking") starts; holds of one reason nest."""
         with self._changed:
             self._holds[reason] += 1
+            self._changed.notify_all()
 
     def release(self, reason: str) -> None:
         """``reason`` ended (a release without a hold is ignored)."""
@@ -58,6 +59,13 @@ class ForegroundGate:
         with self._changed:
             while self._holds and not (cancel is not None and cancel.is_cancelled()):
                 self._changed.wait(poll)
+
+    def wait_busy(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for something to hold the gate; True if it does."""
+        with self._changed:
+            if not self._holds:
+                self._changed.wait(timeout)
+            return bool(self._holds)
 
     def open_all(self) -> None:
         """Drop every hold (shutting down: nothing may wait on a gate no one will release)."""

@@ -498,3 +498,8 @@ class ConversationStore(Protocol):
         content: str,
         meta: dict[str, object] | None = None,
     ) -> StoredMessage: ...
+
+    def update_meta(self, message_id: int, changes: dict[str, object]) -> StoredMessage | None:
+        """Merge ``changes`` into a message's meta (a None value removes the key): an edited
+        reply (``edited``), a rating (``rating``: 1 or -1). None: no such message."""
+        ...

@@ -142,6 +142,9 @@ class LlamaLanguageModel:
         self.grammar_checks = {"best": 0, "near": 0, "vocabulary": 0}
         """How often the last structured reply's grammar checked the best token, the tokens
         near it, or the whole vocabulary."""
+        self._adapter_wanted: tuple[Path, float] | None = None
+        self._adapter_loaded: tuple[Path, Any] | None = None
+        self._adapter_applied: tuple[Path, float] | None = None
 
     # -- LanguageModel protocol -------------------------------------------------------------
 
@@ -198,6 +201,64 @@ class LlamaLanguageModel:
     def load(self) -> None:
         self._model.get()
 
+    @property
+    def adapter(self) -> Path | None:
+        """The LoRA adapter (GGUF) applied to the next reply, or None for the base model."""
+        return self._adapter_wanted[0] if self._adapter_wanted else None
+
+    def set_adapter(self, path: Path | None, scale: float = 1.0) -> None:
+        """Apply a LoRA adapter to the loaded model without reloading it (None: the base).
+
+        llama.cpp adds the adapter to a live context (its scale multiplies alpha / rank);
+        the prompt cache is then emptied, since what it holds was computed with the other
+        weights. Takes effect from the next reply; safe from any thread.
+        """
+        self._adapter_wanted = (Path(path), float(scale)) if path is not None else None
+        if self._llm is not None:
+            with self._run_lock:
+                self._apply_adapter()
+
+    def _apply_adapter(self) -> None:
+        """Make the context's adapter the wanted one (under the run lock, model loaded)."""
+        import llama_cpp
+
+        llm = self._llm
+        wanted = self._adapter_wanted
+        if wanted == self._adapter_applied:
+            return
+        if wanted is not None and (
+            self._adapter_loaded is None or self._adapter_loaded[0] != wanted[0]
+        ):
+            pointer = llama_cpp.llama_adapter_lora_init(
+                llm._model.model, str(wanted[0]).encode("utf-8")
+            )
+            if not pointer:
+                raise LanguageModelError(
+                    f"The personal adapter {wanted[0].name} does not fit this model; it was "
+                    "switched off. Train a new one on the Personalization page.",
+                    code="adapter-invalid",
+                )
+            old = self._adapter_loaded
+            self._adapter_loaded = (wanted[0], pointer)
+        else:
+            old = None
+        if wanted is None:
+            status = llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
+        else:
+            assert self._adapter_loaded is not None
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._adapter_loaded[1])
+            scales = (ctypes.c_float * 1)(wanted[1])
+            status = llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, adapters, 1, scales)
+        if status != 0:
+            raise LanguageModelError(
+                "The personal adapter could not be applied.", details=f"status {status}"
+            )
+        if old is not None:
+            llama_cpp.llama_adapter_lora_free(old[1])
+        llm.reset()  # nothing cached under the other weights is reused
+        self._adapter_applied = wanted
+        log.info("adapter: %s", wanted[0].name if wanted else "none (base model)")
+
     def _build(self) -> Any:
         # Locating may assemble and verify the file (ModelError names what to install).
         self.model_path = path = self._locate()
@@ -232,13 +293,14 @@ class LlamaLanguageModel:
                 "damaged. Run `hearth doctor` to check it.",
                 details=repr(exc),
             ) from exc
-        self._format = _chat_formatter(llm)
+        self._format = chat_formatter(llm)
         if abort is not None:
             llama_cpp.llama_set_abort_callback(llm._ctx.ctx, abort.callback, abort.data)
         self._abort = abort
         self._install_checked_decode(llm)
         self._threads_applied = self._threads_wanted
         self._pieces = {}
+        self._adapter_loaded = self._adapter_applied = None
         log.info(
             "%s: prompt batch %d, cancel %s",
             path.name,
@@ -296,6 +358,7 @@ class LlamaLanguageModel:
 
         tokens = self._prompt_tokens(messages)
         with self._run_lock:
+            self._apply_adapter()
             sampler = _ChainSampler(llama_cpp, self._llm.n_vocab(), temperature, self._seed)
             try:
                 yield from self._run(tokens, sampler, max_tokens, cancel)
@@ -322,6 +385,7 @@ class LlamaLanguageModel:
 
         tokens = self._prompt_tokens(messages)
         with self._run_lock:
+            self._apply_adapter()
             sampler = _GrammarSampler(llama_cpp, self._llm._model.vocab, self._llm.n_vocab(), gbnf)
             try:
                 text = "".join(self._run(tokens, sampler, max_tokens, cancel))
@@ -459,7 +523,7 @@ def _uncached_suffix(llm: Any, tokens: list[int]) -> list[int]:
     return tokens
 
 
-def _chat_formatter(llm: Any) -> Callable[[list[dict[str, str]]], list[int]]:
+def chat_formatter(llm: Any) -> Callable[[list[dict[str, str]]], list[int]]:
     """Messages -> prompt tokens with the GGUF's own chat template, as llama-cpp-python does."""
     llama_chat_format: Any = importlib.import_module("llama_cpp.llama_chat_format")
     template = llm.metadata.get("tokenizer.chat_template")

@@ -207,6 +207,28 @@ class SqliteConversationStore:
         assert row_id is not None
         return StoredMessage(row_id, conversation_id, role, content, now, meta)
 
+    def update_meta(self, message_id: int, changes: dict[str, object]) -> StoredMessage | None:
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+            if row is None:
+                return None
+            message = _message(row)
+            meta = dict(message.meta)
+            for key, value in changes.items():
+                if value is None:
+                    meta.pop(key, None)
+                else:
+                    meta[key] = value
+            db.execute("UPDATE messages SET meta = ? WHERE id = ?", (json.dumps(meta), message_id))
+        return StoredMessage(
+            message.id,
+            message.conversation_id,
+            message.role,
+            message.content,
+            message.created_at,
+            meta,
+        )
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
