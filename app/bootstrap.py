@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from app.core.assistant import Assistant
+from app.core.assistant import DEFAULT_SYSTEM_PROMPT, Assistant
 from app.core.cancel import CancelToken
 from app.core.documents import Indexer
 from app.core.errors import AssistantError, ModelError
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
     from app.workers.backend import AssistantBackend, ImageModelInfo, ModelChoice
     from app.workers.global_keys import GlobalTalkKey
+    from app.workers.personalization import PersonalizationController
     from app.workers.voice import VoiceController
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,36 @@ def make_language_model(
         if active is not None:
             llm.set_adapter(active.gguf)
     return llm
+
+
+def make_personalization(
+    paths: Paths, core: Core, backend: AssistantBackend
+) -> PersonalizationController:
+    """The Personalization page's controller: trains for the chat model in use."""
+    from app.personalization.service import BaseModel, Personalization
+    from app.workers.personalization import PersonalizationController as Controller
+
+    def model() -> BaseModel | None:
+        model_id = backend.settings.model
+        if model_id == SERVER_MODEL:
+            return None
+        try:
+            spec = core.registry.spec(model_id)
+            path = core.registry.resolve(model_id).path
+        except AssistantError:
+            return None
+        return BaseModel(spec.id, spec.title, path, spec.files[0].sha256)
+
+    return Controller(
+        Personalization(paths.data_dir, paths.cache_dir, core.store),
+        model=model,
+        runner=backend.runner,
+        chat_model=lambda: core.assistant.llm,
+        gate=core.gate,
+        system_prompt=lambda: backend.settings.system_prompt or DEFAULT_SYSTEM_PROMPT,
+        threads=backend.settings.llm_threads,
+        parent=backend,
+    )
 
 
 def adapter_store(paths: Paths) -> AdapterStore:
@@ -410,6 +441,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> 
     from app.workers.alarms import AlarmScheduler
 
     alarms = AlarmScheduler(core.alarms)
+    backend.personalization = make_personalization(paths, core, backend)
     window = MainWindow(backend, voice, alarms)
     server = ActivationServer(paths.data_dir)
     if not server.listen():

@@ -60,6 +60,10 @@ class MessageBubble(QFrame):
     """"Remember this" from the context menu, with the text to remember."""
     undo_requested = Signal()
     """The Undo button of a handled action was clicked."""
+    edit_requested = Signal(object)
+    """*Edit reply* from the context menu of an answer (the bubble)."""
+    rate_requested = Signal(object, int)
+    """*Good answer* (1), *Bad answer* (-1) or neither (0) from the context menu."""
 
     def __init__(self, role: str, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,12 +110,20 @@ class MessageBubble(QFrame):
         self.kept.setObjectName("bubbleFooter")
         self.kept.hide()
         layout.addWidget(self.kept)
+        self.personal = QLabel(self)
+        self.personal.setObjectName("bubbleFooter")
+        self.personal.hide()
+        layout.addWidget(self.personal)
         self.citations: list[dict[str, object]] = []
         self.footer = QLabel(self)
         self.footer.setObjectName("bubbleFooter")
         self.footer.hide()
         layout.addWidget(self.footer)
         self._text = ""
+        self.message_id: int | None = None
+        """The stored message this bubble shows (None until the reply is saved)."""
+        self.rating = 0
+        self.edited = False
         self.images: list[str] = []
         self.viewers: list[ImageViewer] = []
         self.set_text(text)
@@ -240,6 +252,19 @@ class MessageBubble(QFrame):
             self.quote.setText("")
         self.quote.setVisible(bool(self.quote.text()))
 
+    def set_personal(self, *, edited: bool, rating: int) -> None:
+        """Show that the user edited or rated this reply (what the adapter learns from)."""
+        self.edited, self.rating = edited, rating
+        marks = []
+        if edited:
+            marks.append("Edited by you")
+        if rating == 1:
+            marks.append("You marked this good")
+        elif rating == -1:
+            marks.append("You marked this bad")
+        self.personal.setText(" · ".join(marks))
+        self.personal.setVisible(bool(marks))
+
     def set_kept(self, kept: bool, reason: str = "", secrets: int = 0) -> None:
         """A quiet line saying whether what the user said in this turn was kept in memory."""
         if kept:
@@ -304,8 +329,25 @@ class MessageBubble(QFrame):
         copy = menu.addAction("Copy")
         remember = menu.addAction("Remember this")
         remember.setEnabled(bool(self._text.strip()))
+        edit = good = bad = None
+        if self.role == "assistant" and self._text.strip():
+            menu.addSeparator()
+            edit = menu.addAction("Edit reply…")
+            edit.setToolTip("Write the reply as you wanted it; Hearth learns your style from it")
+            good = menu.addAction("Good answer")
+            good.setCheckable(True)
+            good.setChecked(self.rating == 1)
+            bad = menu.addAction("Bad answer")
+            bad.setCheckable(True)
+            bad.setChecked(self.rating == -1)
         chosen = choose_from_menu(menu, event.globalPos())
-        if chosen is copy:
+        if chosen is not None and chosen is edit:
+            self.edit_requested.emit(self)
+        elif chosen is not None and chosen is good:
+            self.rate_requested.emit(self, 0 if self.rating == 1 else 1)
+        elif chosen is not None and chosen is bad:
+            self.rate_requested.emit(self, 0 if self.rating == -1 else -1)
+        elif chosen is copy:
             QGuiApplication.clipboard().setText(self.body.selectedText() or self._text)
         elif chosen is remember:
             self.remember_requested.emit(self.body.selectedText() or self._text)
@@ -328,6 +370,10 @@ class ChatView(QScrollArea):
     citation_clicked = Signal(object)
     answered = Signal(str)
     remember_requested = Signal(str)
+    edit_requested = Signal(object)
+    """A bubble's *Edit reply* (the MessageBubble)."""
+    rate_requested = Signal(object, int)
+    """A bubble's rating: 1 good, -1 bad, 0 neither."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -382,6 +428,8 @@ class ChatView(QScrollArea):
         bubble.citation_clicked.connect(self.citation_clicked.emit)
         bubble.answered.connect(self.answered.emit)
         bubble.remember_requested.connect(self.remember_requested.emit)
+        bubble.edit_requested.connect(self.edit_requested.emit)
+        bubble.rate_requested.connect(self.rate_requested.emit)
         if footer:
             bubble.set_footer(footer)
         if role == "user":

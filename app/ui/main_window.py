@@ -37,13 +37,14 @@ from app.core.images import stored_images
 from app.ui.agenda import AgendaWindow
 from app.ui.alarm_alerts import AlarmAlerts
 from app.ui.attachments import Attachments
-from app.ui.chat_view import ChatView
+from app.ui.chat_view import ChatView, MessageBubble
 from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationList
 from app.ui.image_model_dialog import AddImageModelDialog
 from app.ui.memory_actions import MemoryActions
 from app.ui.memory_browser import MemoryBrowser
 from app.ui.notifications import NotificationArea
+from app.ui.personalization_page import EditReplyDialog, PersonalizationDialog
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.talk_keys import TalkKeys
 from app.ui.theme import apply_theme
@@ -137,6 +138,10 @@ class MainWindow(QMainWindow):
         self.chat.remember_requested.connect(
             lambda text: self.memory.remember_text(text, self.conversation_id)
         )
+        self.memory.forgot_everything.connect(self._forgot_everything)
+        self.chat.edit_requested.connect(self.edit_reply)
+        self.chat.rate_requested.connect(self.rate_reply)
+        self.personalization_page: PersonalizationDialog | None = None
         self.tray = Attachments(backend, self.composer)
         self._quitting = False
         self.in_background = False
@@ -322,6 +327,15 @@ class MainWindow(QMainWindow):
                 None,
                 fallback="Ctrl+Shift+R",
             )
+        if self.backend.personalization is not None:
+            personal_menu = self.menuBar().addMenu("&Personalize")
+            self._action(
+                personal_menu,
+                "&Personalization…",
+                lambda: self.open_personalization(),  # noqa: PLW0108 - triggered passes a bool
+                None,
+                fallback="Ctrl+Shift+P",
+            )
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Hearth", self._about, None)
         focus = QShortcut(QKeySequence("Ctrl+L"), self)
@@ -393,7 +407,15 @@ class MainWindow(QMainWindow):
         self.chat.clear()
         for m in messages:
             footer = "Stopped" if m.meta.get("cancelled") else ""
-            bubble = self.chat.add_message(m.role, m.content, footer)
+            edited = m.meta.get("edited") if m.role == "assistant" else None
+            shown = edited if isinstance(edited, str) and edited.strip() else m.content
+            bubble = self.chat.add_message(m.role, shown, footer)
+            bubble.message_id = m.id
+            rating = m.meta.get("rating")
+            if edited or rating in (1, -1):
+                bubble.set_personal(
+                    edited=bool(edited), rating=rating if isinstance(rating, int) else 0
+                )
             citations = m.meta.get("citations")
             if isinstance(citations, list):
                 bubble.set_citations([c for c in citations if isinstance(c, dict)])
@@ -436,6 +458,95 @@ class MainWindow(QMainWindow):
         if conversation_id == self.conversation_id:
             self.new_conversation()
         self.refresh_conversations()
+        self._offer_retrain({conversation_id})
+
+    def _forgot_everything(self) -> None:
+        control = self.backend.personalization
+        if control is not None:
+            control.service.forget_all_examples()
+        self._offer_retrain(None)
+
+    def _offer_retrain(self, conversation_ids: set[str] | None) -> None:
+        """After conversations were deleted: name the adapters that learned from them and
+        offer to train a new one without them."""
+        control = self.backend.personalization
+        if control is None:
+            return
+        affected = control.service.forgotten(conversation_ids)
+        if not affected:
+            return
+        names = ", ".join(v.name for v in affected)
+        answer = QMessageBox.question(
+            self,
+            "Retrain your adapter?",
+            f"Your adapter {names} learned from what was deleted. Train a new one without it "
+            "now? (You can also switch the adapter off in Personalize → Personalization.)",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            page = self.open_personalization()
+            if page is not None:
+                page.train()
+
+    # -- personalization -------------------------------------------------------------------------
+
+    def open_personalization(self) -> PersonalizationDialog | None:
+        control = self.backend.personalization
+        if control is None:
+            return None
+        if self.personalization_page is None:
+            self.personalization_page = PersonalizationDialog(control, self)
+        page = self.personalization_page
+        page.refresh()
+        page.show()
+        page.raise_()
+        page.activateWindow()
+        return page
+
+    def _stored_id(self, bubble: MessageBubble) -> int | None:
+        """The stored message of a reply bubble (a live reply learns its id on first use)."""
+        if bubble.message_id is None and self.conversation_id:
+            try:
+                stored = self.backend.store.messages(self.conversation_id)
+            except AssistantError as exc:
+                self.show_error(exc)
+                return None
+            for message in reversed(stored):
+                if message.role == "assistant" and message.content.strip() == bubble.text.strip():
+                    bubble.message_id = message.id
+                    break
+        return bubble.message_id
+
+    def edit_reply(self, bubble: MessageBubble) -> None:
+        message_id = self._stored_id(bubble)
+        if message_id is None:
+            self.notifications.show_message(
+                "This reply is not saved yet; try again when it has finished.",
+                level="info",
+                timeout_ms=6000,
+            )
+            return
+        dialog = EditReplyDialog(bubble.text, self)
+        if not dialog.exec():
+            return
+        text = dialog.text()
+        try:
+            self.backend.store.update_meta(message_id, {"edited": text or None})
+        except AssistantError as exc:
+            self.show_error(exc)
+            return
+        bubble.set_text(text)
+        bubble.set_personal(edited=bool(text), rating=bubble.rating)
+
+    def rate_reply(self, bubble: MessageBubble, rating: int) -> None:
+        message_id = self._stored_id(bubble)
+        if message_id is None:
+            return
+        try:
+            self.backend.store.update_meta(message_id, {"rating": rating or None})
+        except AssistantError as exc:
+            self.show_error(exc)
+            return
+        bubble.set_personal(edited=bubble.edited, rating=rating)
 
     def _set_remember(self, conversation_id: str, remember: bool) -> None:
         job = self.backend.set_remember(conversation_id, remember)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.core.documents import IndexReport
@@ -17,6 +17,9 @@ from app.workers.backend import AssistantBackend
 
 
 class MemoryActions(QObject):
+    forgot_everything = Signal()
+    """The memory browser's Forget everything finished."""
+
     def __init__(
         self,
         window: QWidget,
@@ -43,6 +46,7 @@ class MemoryActions(QObject):
             self.browser = MemoryBrowser(service, self.window, find_images=self.backend.find_images)
             self.browser.open_source.connect(self._open_record_source)
             self.browser.open_conversation.connect(self.open_conversation)
+            self.browser.forgot_everything.connect(self.forgot_everything.emit)
         browser = self.browser
         for index in range(browser.tabs.count()):
             if browser.tabs.tabText(index) == tab:

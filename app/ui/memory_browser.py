@@ -65,6 +65,8 @@ class MemoryBrowser(QWidget):
 
     open_conversation = Signal(str)
     """An image's conversation should be shown."""
+    forgot_everything = Signal()
+    """Forget everything finished (personalization then drops its examples too)."""
 
     def __init__(
         self,
@@ -443,6 +445,7 @@ class MemoryBrowser(QWidget):
         job = self._track(self.service.forget_everything())
         job.succeeded.connect(lambda _r: self.status.setText("Hearth has forgotten everything."))
         job.succeeded.connect(lambda _r: self.refresh_folders())
+        job.succeeded.connect(lambda _r: self.forgot_everything.emit())
         return job
 
     # -- folders ------------------------------------------------------------------------------

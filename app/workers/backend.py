@@ -23,6 +23,7 @@ from app.core.voice import VoicePipeline
 from app.settings import Settings
 from app.workers.jobs import Emit, Job, JobRunner, report
 from app.workers.memory_service import MemoryService
+from app.workers.personalization import PersonalizationController
 from app.workers.voice import Recording
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ class AssistantBackend(QObject):
         self._prepare_next: tuple[str, str] | None = None
         self.voice: VoicePipeline | None = None
         """The spoken side of turns (None: text only)."""
+        self.personalization: PersonalizationController | None = None
+        """Adapters trained on the user's own chats (None: not in this build or test)."""
 
     def attach_voice(self, voice: VoicePipeline) -> None:
         """Answer recordings through ``voice``; it shares the assistant's foreground gate."""

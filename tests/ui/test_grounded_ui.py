@@ -126,7 +126,7 @@ def test_remember_this_is_offered_when_right_clicking_the_text_itself(
     )
     with qtbot.waitSignal(bubble.remember_requested, timeout=5000) as asked:
         QApplication.sendEvent(bubble.body, event)  # on the words, not the bubble's margin
-    assert offered == ["Copy", "Remember this"]
+    assert offered == ["Copy", "Remember this", "", "Edit reply…", "Good answer", "Bad answer"]
     assert asked.args == ["The spare key is under the blue pot."]
 
 
