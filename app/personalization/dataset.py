@@ -174,7 +174,9 @@ def read_jsonl(path: Path) -> tuple[list[Example], list[LineProblem]]:
             if not line.strip():
                 continue
             try:
-                found = _examples_of_line(json.loads(line), number, digest, created)
+                found = _examples_of_line(
+                    json.loads(line), number, digest, created, f"{_shown_name(path)}, line {number}"
+                )
             except ValueError as exc:
                 problems.append(LineProblem(number, str(exc) or "not valid JSON"))
                 continue
@@ -182,7 +184,15 @@ def read_jsonl(path: Path) -> tuple[list[Example], list[LineProblem]]:
     return examples, problems
 
 
-def _examples_of_line(data: object, number: int, digest: str, created: float) -> list[Example]:
+def _shown_name(path: Path) -> str:
+    """An imported file's name as the user gave it (the kept copy adds ``-<digest>``)."""
+    stem, _, tail = path.stem.rpartition("-")
+    return f"{stem}.jsonl" if stem and len(tail) == 12 else path.name
+
+
+def _examples_of_line(
+    data: object, number: int, digest: str, created: float, title: str
+) -> list[Example]:
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise ValueError('expected an object with a "messages" list')
     messages: list[tuple[str, str]] = []
@@ -211,7 +221,7 @@ def _examples_of_line(data: object, number: int, digest: str, created: float) ->
                 messages=tuple(context),
                 target=content.strip(),
                 created_at=created + number * 1e-3 + index * 1e-6,
-                title=f"line {number}",
+                title=title,
             )
         )
     if not found:

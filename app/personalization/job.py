@@ -21,9 +21,11 @@ class JobConfig:
     system_prompt: str
     rank: int = 16
     alpha: int = 32
-    learning_rate: float = 2e-4
+    learning_rate: float = 1e-3
+    """Measured on SmolLM2 with the 36-example style file: 2e-4 for 20 steps lowered the
+    held-out loss but left the answers' form unchanged; 1e-3 for 24 steps made it visible."""
     steps: int = 0
-    """0: three passes over the training examples, between 12 and 150 steps."""
+    """0: three passes over the training examples, between 24 and 150 steps."""
     examples_per_step: int = 8
     micro_tokens: int = 512
     """Padded tokens per forward pass: the memory of a step grows with this."""

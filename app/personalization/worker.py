@@ -264,7 +264,7 @@ class Job:
         if self.config.steps > 0:
             return self.config.steps
         per_step = min(self.config.examples_per_step, examples)
-        return max(12, min(150, math.ceil(3 * examples / per_step)))
+        return max(24, min(150, math.ceil(3 * examples / per_step)))
 
     def training(self, anchors: list[Example], report: Report) -> None:
         import torch

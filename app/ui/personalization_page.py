@@ -268,6 +268,7 @@ class PersonalizationDialog(QDialog):
     def refresh_examples(self) -> None:
         self.table.blockSignals(True)
         examples = self.controller.examples()
+        held = self.controller.held_out_ids()
         self.table.setRowCount(len(examples))
         for index, example in enumerate(examples):
             learn = QTableWidgetItem()
@@ -284,9 +285,12 @@ class PersonalizationDialog(QDialog):
                 if example.source != "file"
                 else example.title
             )
+            source = SOURCE_NAMES.get(example.source, example.source)
+            if example.id in held:
+                source += " · for the test"
             for column, text in enumerate(
                 (
-                    SOURCE_NAMES.get(example.source, example.source),
+                    source,
                     when,
                     example.question,
                     example.target,
@@ -334,6 +338,9 @@ class PersonalizationDialog(QDialog):
         self.versions = QListWidget(page)
         self.versions.currentRowChanged.connect(lambda _row: self._version_buttons())
         layout.addWidget(self.versions, 1)
+        self.version_note = QLabel(page)
+        self.version_note.setWordWrap(True)
+        layout.addWidget(self.version_note)
         buttons = QHBoxLayout()
         self.use_button = QPushButton("&Use this", page)
         self.use_button.clicked.connect(self.use_selected)
@@ -405,6 +412,8 @@ class PersonalizationDialog(QDialog):
     def _version_buttons(self) -> None:
         selected = self.versions.currentItem() is not None
         version = self._selected()
+        found = next((v for v in self.controller.versions() if v.version == version), None)
+        self.version_note.setText(found.reason if found is not None else "")
         self.use_button.setEnabled(selected)
         self.delete_button.setEnabled(version is not None)
         self.compare_button.setEnabled(version is not None)

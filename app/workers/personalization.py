@@ -66,6 +66,10 @@ class PersonalizationController(QObject):
     def examples(self) -> list[Example]:
         return self.service.examples(include_excluded=True)
 
+    def held_out_ids(self) -> set[str]:
+        """The examples the next training run holds out to test the adapter (the newest)."""
+        return {e.id for e in self.service.dataset().held_out}
+
     def excluded(self, example_id: str) -> bool:
         return example_id in self.service.exclusions
 

@@ -106,7 +106,7 @@ def test_edited_and_rated_replies_are_what_the_page_shows_and_unticking_leaves_o
     assert isinstance(page, PersonalizationDialog)
     page.tabs.setCurrentIndex(1)
     assert page.table.rowCount() == 1
-    assert cell(page, 0, 1).text() == "You edited"
+    assert cell(page, 0, 1).text() == "You edited"  # one example: none held out yet
     assert cell(page, 0, 4).text() == "In short: a drink made from leaves. Cheers!"
     cell(page, 0, 0).setCheckState(Qt.CheckState.Unchecked)
     assert control.service.examples() == []
@@ -128,10 +128,12 @@ def test_the_page_trains_with_progress_and_a_loss_plot_pauses_and_cancels(
     page.import_file(str(STYLE_FILE))
     assert "36 examples read" in page.import_note.text()
     assert page.table.rowCount() == 36
+    tested = [r for r in range(36) if cell(page, r, 1).text().endswith("for the test")]
+    assert tested == list(range(28, 36))  # the newest fifth, held out to test the adapter
     qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
     assert control.running and not page.train_button.isEnabled()
     qtbot.waitUntil(lambda: len(page.losses) >= 2, timeout=300_000)
-    assert page.progress.maximum() >= 12 and page.progress.value() >= 2
+    assert page.progress.maximum() >= 24 and page.progress.value() >= 2
     assert page.plot.losses == page.losses[: len(page.plot.losses)]
     assert "left" in page.progress_label.text() and "loss" in page.progress_label.text()
     page.plot.grab().save(str(tmp_path / "loss-plot.png"))

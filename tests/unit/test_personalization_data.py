@@ -109,6 +109,7 @@ def test_a_jsonl_file_gives_one_example_per_assistant_reply_and_bad_lines_are_re
     assert [p.line for p in problems] == [2, 3, 4, 5, 7]
     assert "unknown role 'robot'" in str(problems[1])
     assert "no assistant reply" in str(problems[2])
+    assert examples[0].title == "mine.jsonl, line 1"
     # File order is time order, so a held-out split takes the file's last lines.
     assert examples[0].created_at < examples[1].created_at < examples[2].created_at
 
