@@ -16,7 +16,7 @@ from app.settings import MODEL_ALIASES, Paths, load_settings
 from app.terminal import ProgressLine, safe
 
 
-def _model(paths: Paths, model: str | None) -> Any:
+def _model(paths: Paths, model: str | None) -> tuple[Any, Any, Any]:
     from app.engines.models import ModelRegistry
     from app.personalization.service import BaseModel
 
@@ -29,12 +29,31 @@ def _model(paths: Paths, model: str | None) -> Any:
     return registry, spec, BaseModel(spec.id, spec.title, Path(), spec.files[0].sha256)
 
 
+def _chosen(paths: Paths, model: str | None) -> tuple[Any, Any, Any] | None:
+    """(registry, spec, base model) of ``model`` (default: the chat model), or None after
+    saying why not."""
+    from app.core.errors import AssistantError
+
+    try:
+        return _model(paths, model)
+    except AssistantError as exc:
+        print(f"hearth: {safe(exc.message)}", file=sys.stderr)
+    except (KeyError, ValueError) as exc:
+        message = exc.args[0] if exc.args else str(exc)
+        print(f"hearth: {safe(str(message))}", file=sys.stderr)
+    return None
+
+
 def _service(paths: Paths) -> Any:
     from app.personalization.service import Personalization
     from app.store.history import SqliteConversationStore
 
     history = SqliteConversationStore(paths.history_db) if paths.history_db.is_file() else None
     return Personalization(paths.data_dir, paths.cache_dir, history)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def describe(step: dict[str, Any]) -> str:
@@ -66,11 +85,10 @@ def train(
     from app.personalization import dataset
     from app.personalization.runner import TrainingProcess, run_to_end
 
-    try:
-        registry, spec, base = _model(paths, model)
-    except (KeyError, ValueError) as exc:
-        print(f"hearth: {safe(str(exc))}", file=sys.stderr)
+    chosen = _chosen(paths, model)
+    if chosen is None:
         return 2
+    registry, spec, base = chosen
     service = _service(paths)
     if data is not None:
         if not data.is_file():
@@ -79,12 +97,13 @@ def train(
         found, problems = service.import_file(data)
         for problem in problems:
             print(f"hearth: {data.name}, {problem} (skipped)", file=sys.stderr)
-        print(f"{len(found)} examples read from {data.name}", file=sys.stderr)
+        print(f"{_count(len(found), 'example')} read from {data.name}", file=sys.stderr)
     examples = service.examples()
     train_part, held = dataset.split_by_time(examples)
     if not held:
         print(
-            f"hearth: {len(examples)} examples are too few to train and test an adapter "
+            f"hearth: {_count(len(examples), 'example')} {'is' if len(examples) == 1 else 'are'} "
+            "too few to train and test an adapter "
             f"(at least {dataset.MIN_TRAINING + dataset.MIN_HELD_OUT} are needed). Chat "
             "more, edit or rate replies, or give a file with --data.",
             file=sys.stderr,
@@ -180,11 +199,10 @@ def _report_text(name: str, report: dict[str, Any]) -> str:
 
 
 def status(paths: Paths, *, model: str | None, as_json: bool) -> int:
-    try:
-        _registry, spec, base = _model(paths, model)
-    except (KeyError, ValueError) as exc:
-        print(f"hearth: {safe(str(exc))}", file=sys.stderr)
+    chosen = _chosen(paths, model)
+    if chosen is None:
         return 2
+    _registry, spec, base = chosen
     service = _service(paths)
     active = service.adapters.active(spec.id, base.sha256)
     versions = service.adapters.versions(spec.id)
@@ -208,7 +226,10 @@ def status(paths: Paths, *, model: str | None, as_json: bool) -> int:
 
 
 def list_versions(paths: Paths, *, model: str | None) -> int:
-    _registry, spec, base = _model(paths, model)
+    chosen = _chosen(paths, model)
+    if chosen is None:
+        return 2
+    _registry, spec, base = chosen
     service = _service(paths)
     active = service.adapters.active(spec.id, base.sha256)
     versions = service.adapters.versions(spec.id)
@@ -235,7 +256,10 @@ def list_versions(paths: Paths, *, model: str | None) -> int:
 
 
 def use(paths: Paths, version: str | None, *, model: str | None) -> int:
-    _registry, spec, base = _model(paths, model)
+    chosen = _chosen(paths, model)
+    if chosen is None:
+        return 2
+    _registry, spec, base = chosen
     service = _service(paths)
     if version is None:
         service.adapters.use(spec.id, None)

@@ -174,8 +174,13 @@ def read_jsonl(path: Path) -> tuple[list[Example], list[LineProblem]]:
             if not line.strip():
                 continue
             try:
+                data = json.loads(line)
+            except ValueError:
+                problems.append(LineProblem(number, "not valid JSON"))
+                continue
+            try:
                 found = _examples_of_line(
-                    json.loads(line), number, digest, created, f"{_shown_name(path)}, line {number}"
+                    data, number, digest, created, f"{_shown_name(path)}, line {number}"
                 )
             except ValueError as exc:
                 problems.append(LineProblem(number, str(exc) or "not valid JSON"))

@@ -286,13 +286,19 @@ class Job:
         checkpoint_path = self.folder / "checkpoint.pt"
         step, losses, spent, tokens_seen = 0, [], 0.0, 0
         if checkpoint_path.is_file():
-            saved = torch.load(checkpoint_path, weights_only=False)
-            model.load_state_dict(saved["lora"], strict=False)
-            optimizer.load_state_dict(saved["optimizer"])
-            schedule.load_state_dict(saved["schedule"])
-            step, losses = int(saved["step"]), list(saved["losses"])
-            spent, tokens_seen = float(saved["seconds"]), int(saved["tokens"])
-            emit("resumed", step=step, total=total)
+            try:
+                saved = torch.load(checkpoint_path, weights_only=False)
+                model.load_state_dict(saved["lora"], strict=False)
+                optimizer.load_state_dict(saved["optimizer"])
+                schedule.load_state_dict(saved["schedule"])
+                step, losses = int(saved["step"]), list(saved["losses"])
+                spent, tokens_seen = float(saved["seconds"]), int(saved["tokens"])
+                emit("resumed", step=step, total=total)
+            except (OSError, RuntimeError, KeyError, ValueError, EOFError) as exc:
+                # A damaged checkpoint (the disk, not a kill: writes are atomic) costs the
+                # steps it held, never the run.
+                emit("note", text=f"the checkpoint could not be read ({exc}); starting over")
+                checkpoint_path.unlink(missing_ok=True)
         emit("phase", phase="train", total=total, step=step, losses=losses)
         started = time.monotonic() - spent
         last_save = time.monotonic()

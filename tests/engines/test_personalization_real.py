@@ -22,7 +22,7 @@ from app.engines.models import ModelRegistry
 from app.personalization.service import BaseModel, Personalization
 from app.settings import DEFAULT_MODEL, FAST_MODEL, Paths
 
-from tests.conftest import hearth_env, require, shared_cache_dir
+from tests.conftest import hearth_env, require, run_hearth, shared_cache_dir
 from tests.e2e.test_cli import unshare_available
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -189,14 +189,7 @@ def test_training_survives_kill_9_yields_to_a_turn_and_learns_the_style(
     question = "How do I keep my houseplants alive?"
 
     def ask() -> str:
-        done = subprocess.run(
-            [hearth_exe, "ask", "--model", "fast", question],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = run_hearth(hearth_exe, tmp_path, "ask", "--model", "fast", question)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
@@ -278,25 +271,20 @@ def test_training_survives_kill_9_yields_to_a_turn_and_learns_the_style(
         data = json.loads(path.read_text(encoding="utf-8"))
         assert data["installed"] is True and data["blocked"] == []
 
-    status = subprocess.run(
-        [hearth_exe, "personalize", "status", "--json", "--model", "fast"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    status = run_hearth(hearth_exe, tmp_path, "personalize", "status", "--json", "--model", "fast")
     assert json.loads(status.stdout)["active"] == "v1"
+    listed = run_hearth(hearth_exe, tmp_path, "personalize", "list", "--model", "fast")
+    assert listed.stdout.startswith("v1 ") and "[active]" in listed.stdout
 
     styled = ask()
     assert styled.startswith("In short:"), styled
-    off = subprocess.run(
-        [hearth_exe, "personalize", "off", "--model", "fast"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    off = run_hearth(hearth_exe, tmp_path, "personalize", "off", "--model", "fast")
     assert off.returncode == 0, off.stderr
     assert ask() == before
+    assert (
+        run_hearth(hearth_exe, tmp_path, "personalize", "use", "v1", "--model", "fast").returncode
+        == 0
+    )
+    assert ask() == styled  # and back again
+    unknown = run_hearth(hearth_exe, tmp_path, "personalize", "use", "v9", "--model", "fast")
+    assert unknown.returncode == 2 and "has no adapter v9" in unknown.stderr

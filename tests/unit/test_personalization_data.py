@@ -107,6 +107,7 @@ def test_a_jsonl_file_gives_one_example_per_assistant_reply_and_bad_lines_are_re
         ("user", "How are you?"),
     )
     assert [p.line for p in problems] == [2, 3, 4, 5, 7]
+    assert str(problems[0]) == "line 2: not valid JSON"
     assert "unknown role 'robot'" in str(problems[1])
     assert "no assistant reply" in str(problems[2])
     assert examples[0].title == "mine.jsonl, line 1"
