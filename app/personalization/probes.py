@@ -40,6 +40,16 @@ ANCHOR_QUESTIONS = (
     "Summarise what a budget is for.",
     "How do I centre text in HTML?",
     "What is the tallest mountain in the world?",
+    # Formats and exact answers, so a style learned from short replies keeps them
+    # (the regression set asks different questions of the same kinds).
+    "List four things to pack for a beach day as a Markdown bullet list.",
+    "Give three tips for saving energy at home as a numbered list.",
+    "Write a Python function that returns the largest of three numbers, in a code block.",
+    "Show how to print hello in JavaScript, in a code block.",
+    "What is 9 times 6?",
+    "What is the capital of Japan?",
+    "How many minutes are there in an hour?",
+    "Describe a book with a title and an author as a small JSON object.",
 )
 
 

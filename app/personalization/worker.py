@@ -45,6 +45,10 @@ MAX_PROMPT_TOKENS = 320
 MAX_TARGET_TOKENS = 192
 ANCHOR_TOKENS = 160
 EVAL_TOKENS = 160
+PASSES = 2
+"""Passes over the examples when no step count is given. Three passes at 1e-3 on the
+benchmark's 200 examples memorised them (held-out loss 0.003) and the Qwen adapter carried
+the style into a Markdown list and a plain fact, failing the gate."""
 EVAL_ANSWERS = 12
 """Held-out examples answered through llama.cpp for the style measure (the newest ones; the
 held-out loss uses them all). Each costs two generations, base and adapter."""
@@ -201,7 +205,7 @@ class Job:
         path = self.anchors_file
         if path.is_file():
             made = load_jsonl(path)
-            if len(made) == len(ANCHOR_QUESTIONS):
+            if [e.question for e in made] == list(ANCHOR_QUESTIONS):
                 return self._anchor_share(made)
         from app.core.cancel import CancelToken
         from app.core.ports import ChatMessage
@@ -264,7 +268,7 @@ class Job:
         if self.config.steps > 0:
             return self.config.steps
         per_step = min(self.config.examples_per_step, examples)
-        return max(24, min(150, math.ceil(3 * examples / per_step)))
+        return max(24, min(150, math.ceil(PASSES * examples / per_step)))
 
     def training(self, anchors: list[Example], report: Report) -> None:
         import torch
