@@ -738,5 +738,8 @@ class MainWindow(QMainWindow):
             if app is not None:
                 app.removeEventFilter(self.talk_keys)
             self.voice.shutdown()
+        if self.backend.personalization is not None:
+            # Training stops with Hearth; its checkpoint lets the next start resume it.
+            self.backend.personalization.shutdown()
         self.backend.shutdown()
         super().closeEvent(event)

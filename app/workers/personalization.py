@@ -10,6 +10,7 @@ runner, so a switch never lands in the middle of a reply.
 from __future__ import annotations
 
 import logging
+import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -150,6 +151,16 @@ class PersonalizationController(QObject):
     def cancel(self) -> None:
         if self.process is not None:
             self.process.cancel()
+
+    def shutdown(self) -> None:
+        """Hearth is quitting: stop the training process (it resumes from its checkpoint)."""
+        process = self.process
+        if process is not None:
+            process.cancel()
+            try:
+                process.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                log.warning("the training process did not stop")
 
     def unfinished(self) -> bool:
         model = self._model()
