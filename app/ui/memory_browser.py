@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.documents import IndexProgress, IndexReport
+from app.core.durations import rough_duration
 from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord
 from app.workers.jobs import Job
 from app.workers.memory_service import MemoryService
@@ -547,7 +548,7 @@ class MemoryBrowser(QWidget):
         self.index_bar.setRange(0, max(1, progress.files_total))
         self.index_bar.setValue(progress.files_done)
         eta = progress.eta_seconds
-        left = f", about {_duration(eta)} left" if eta is not None else ""
+        left = f", about {rough_duration(eta)} left" if eta is not None else ""
         paused = " (paused while you talk to Hearth)" if self.service.gate.busy else ""
         self.index_label.setText(f"{progress.describe()}{left}{paused}")
 
@@ -614,9 +615,3 @@ def _cell(text: str, column: int) -> QTableWidgetItem:
     if column == MATCH:
         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return item
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    return f"{round(seconds / 60)} min"
