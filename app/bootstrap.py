@@ -101,16 +101,22 @@ def make_personalization(
     from app.personalization.service import BaseModel, Personalization
     from app.workers.personalization import PersonalizationController as Controller
 
+    known: dict[str, BaseModel | None] = {}
+
     def model() -> BaseModel | None:
+        """The chat model in use; located once per model (the page asks on every refresh,
+        and locating takes the registry's file lock and checks every part)."""
         model_id = backend.settings.model
         if model_id == SERVER_MODEL:
             return None
-        try:
-            spec = core.registry.spec(model_id)
-            path = core.registry.resolve(model_id).path
-        except AssistantError:
-            return None
-        return BaseModel(spec.id, spec.title, path, spec.files[0].sha256)
+        if model_id not in known:
+            try:
+                spec = core.registry.spec(model_id)
+                path = core.registry.resolve(model_id).path
+                known[model_id] = BaseModel(spec.id, spec.title, path, spec.files[0].sha256)
+            except AssistantError:
+                return None  # not cached: the package may be installed later
+        return known[model_id]
 
     return Controller(
         Personalization(paths.data_dir, paths.cache_dir, core.store),

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.core.durations import rough_duration
 from app.settings import MODEL_ALIASES, Paths, load_settings
 from app.terminal import ProgressLine, safe
 
@@ -60,14 +61,8 @@ def describe(step: dict[str, Any]) -> str:
     eta = float(step.get("eta", 0.0))
     return (
         f"training step {step['step']}/{step['total']}, loss {float(step['loss']):.3f}, "
-        f"{float(step.get('tokens_per_second', 0)):.0f} tokens/s, about {_duration(eta)} left"
+        f"{float(step.get('tokens_per_second', 0)):.0f} tokens/s, about {rough_duration(eta)} left"
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
 
 
 def train(
@@ -98,11 +93,11 @@ def train(
         for problem in problems:
             print(f"hearth: {data.name}, {problem} (skipped)", file=sys.stderr)
         print(f"{_count(len(found), 'example')} read from {data.name}", file=sys.stderr)
-    examples = service.examples()
-    train_part, held = dataset.split_by_time(examples)
-    if not held:
+    learned = service.dataset()
+    if not learned.held_out:
+        found = len(learned.train)
         print(
-            f"hearth: {_count(len(examples), 'example')} {'is' if len(examples) == 1 else 'are'} "
+            f"hearth: {_count(found, 'example')} {'is' if found == 1 else 'are'} "
             "too few to train and test an adapter "
             f"(at least {dataset.MIN_TRAINING + dataset.MIN_HELD_OUT} are needed). Chat "
             "more, edit or rate replies, or give a file with --data.",
@@ -121,13 +116,13 @@ def train(
         options["steps"] = steps
     job = service.prepare_job(
         base,
-        dataset.Dataset(train=train_part, held_out=held),
+        learned,
         system_prompt=settings.system_prompt or DEFAULT_SYSTEM_PROMPT,
         **options,
     )
     print(
-        f"Personalizing {spec.title}: {len(train_part)} examples to learn from, "
-        f"{len(held)} newest held out for the test.",
+        f"Personalizing {spec.title}: {len(learned.train)} examples to learn from, "
+        f"{len(learned.held_out)} newest held out for the test.",
         file=sys.stderr,
     )
     process = TrainingProcess(job, threads=settings.llm_threads)
@@ -178,7 +173,7 @@ def train(
 def _report_text(name: str, report: dict[str, Any]) -> str:
     return "\n".join(
         [
-            f"{name}: {report['steps']} steps in {_duration(report['train_seconds'])} "
+            f"{name}: {report['steps']} steps in {rough_duration(report['train_seconds'])} "
             f"({report['seconds_per_step']:.1f} s/step, "
             f"{report['tokens_per_second']:.0f} tokens/s, "
             f"peak {report['peak_rss_mb'] / 1024:.2f} GB)",

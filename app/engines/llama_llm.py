@@ -201,11 +201,6 @@ class LlamaLanguageModel:
     def load(self) -> None:
         self._model.get()
 
-    @property
-    def adapter(self) -> Path | None:
-        """The LoRA adapter (GGUF) applied to the next reply, or None for the base model."""
-        return self._adapter_wanted[0] if self._adapter_wanted else None
-
     def set_adapter(self, path: Path | None, scale: float = 1.0) -> None:
         """Apply a LoRA adapter to the loaded model without reloading it (None: the base).
 

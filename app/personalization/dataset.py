@@ -25,7 +25,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -267,17 +267,16 @@ class Exclusions:
 
 @dataclass
 class Dataset:
-    """The user examples split by time, plus anchors, ready for a training job."""
+    """The user examples split by time, ready for a training job (the worker adds anchors)."""
 
     train: list[Example]
     held_out: list[Example]
-    anchors: list[Example] = field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:
         """Changes whenever anything that would be learned changes."""
         digest = hashlib.sha256()
-        for group in (self.train, self.held_out, self.anchors):
+        for group in (self.train, self.held_out):
             for example in group:
                 digest.update(json.dumps(example.to_json(), sort_keys=True).encode("utf-8"))
             digest.update(b"|")
@@ -285,7 +284,7 @@ class Dataset:
 
     def counts(self) -> dict[str, int]:
         counts = {source: 0 for source in SOURCES}
-        for example in [*self.train, *self.held_out, *self.anchors]:
+        for example in [*self.train, *self.held_out]:
             counts[example.source] = counts.get(example.source, 0) + 1
         return counts
 
@@ -299,16 +298,6 @@ def split_by_time(
         return ordered, []
     held = max(MIN_HELD_OUT, math.ceil(len(ordered) * fraction))
     return ordered[:-held], ordered[-held:]
-
-
-def build(
-    examples: Sequence[Example], anchors: Sequence[Example], *, anchor_share: float = 0.3
-) -> Dataset:
-    """Split the user's examples by time and add anchors (``anchor_share`` of the training
-    examples, at least one per four user examples)."""
-    train, held = split_by_time(examples)
-    wanted = min(len(anchors), max(1, round(len(train) * anchor_share / (1 - anchor_share))))
-    return Dataset(train=train, held_out=held, anchors=list(anchors[:wanted]) if train else [])
 
 
 def write_jsonl(path: Path, examples: Iterable[Example]) -> None:

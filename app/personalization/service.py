@@ -56,9 +56,6 @@ class Personalization:
             shutil.copyfile(path, self.files_dir / f"{path.stem}-{digest}.jsonl")
         return examples, problems
 
-    def remove_file(self, name: str) -> None:
-        (self.files_dir / name).unlink(missing_ok=True)
-
     def imported_files(self) -> list[Path]:
         return sorted(self.files_dir.glob("*.jsonl")) if self.files_dir.is_dir() else []
 
@@ -70,9 +67,9 @@ class Personalization:
         found.sort(key=lambda e: (e.created_at, e.id))
         return found if include_excluded else self.exclusions.apply(found)
 
-    def dataset(self, extra: list[Example] | None = None) -> Dataset:
-        examples = self.examples() + self.exclusions.apply(extra or [])
-        train, held = dataset.split_by_time(examples)
+    def dataset(self) -> Dataset:
+        """The examples to learn from and the newest ones held out for the test."""
+        train, held = dataset.split_by_time(self.examples())
         return Dataset(train=train, held_out=held)
 
     # -- jobs -------------------------------------------------------------------------------

@@ -182,16 +182,9 @@ class Job:
         )
         if not trained.is_file():
             self.training(anchors, report)
-        else:
-            saved = json.loads(trained.read_text(encoding="utf-8"))
-            for key in (
-                "steps",
-                "seconds_per_step",
-                "tokens_per_second",
-                "train_seconds",
-                "losses",
-            ):
-                setattr(report, key, saved[key])
+        # The training's figures, whether trained now or before a restart.
+        for key, value in json.loads(trained.read_text(encoding="utf-8")).items():
+            setattr(report, key, value)
         self.evaluate(report)
         report.peak_rss_mb = max(report.peak_rss_mb, peak_rss_mb())
         atomic_write_text(report_path, json.dumps(asdict(report), indent=1))
@@ -419,19 +412,19 @@ class Job:
         )
         save_file(state, str(self.folder / "adapter.safetensors.partial"))
         os.replace(self.folder / "adapter.safetensors.partial", self.folder / "adapter.safetensors")
+        figures = (
+            "steps",
+            "seconds_per_step",
+            "tokens_per_second",
+            "train_seconds",
+            "losses",
+            "peak_rss_mb",
+            "held_out_loss_base",
+            "held_out_loss_adapter",
+        )
         atomic_write_text(
             self.folder / "trained.json",
-            json.dumps(
-                {
-                    "steps": report.steps,
-                    "seconds_per_step": report.seconds_per_step,
-                    "tokens_per_second": report.tokens_per_second,
-                    "train_seconds": report.train_seconds,
-                    "losses": report.losses,
-                    "held_out_loss_base": report.held_out_loss_base,
-                    "held_out_loss_adapter": report.held_out_loss_adapter,
-                }
-            ),
+            json.dumps({key: getattr(report, key) for key in figures}),
         )
 
     # -- evaluation through llama.cpp -------------------------------------------------------
@@ -440,9 +433,6 @@ class Job:
         from app.core.cancel import CancelToken
         from app.core.ports import ChatMessage
 
-        trained = json.loads((self.folder / "trained.json").read_text(encoding="utf-8"))
-        report.held_out_loss_base = trained["held_out_loss_base"]
-        report.held_out_loss_adapter = trained["held_out_loss_adapter"]
         llm = self._llm()
         adapter = self.folder / "adapter.gguf"
         system = ChatMessage("system", self.config.system_prompt)

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.durations import rough_duration
+from app.personalization.dataset import Example
 from app.workers.personalization import PersonalizationController
 
 SOURCE_NAMES = {
@@ -110,6 +112,8 @@ class PersonalizationDialog(QDialog):
         self.resize(860, 620)
         self.losses: list[float] = []
         self.total_steps = 0
+        self.examples: list[Example] = []
+        """What the table shows (read again by :meth:`refresh_examples`)."""
         layout = QVBoxLayout(self)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -216,7 +220,7 @@ class PersonalizationDialog(QDialog):
             left = float(event.get("eta", 0.0))
             self.progress_label.setText(
                 f"Step {event['step']} of {event['total']} · loss {float(event['loss']):.3f} · "
-                f"about {_duration(left)} left · "
+                f"about {rough_duration(left)} left · "
                 f"{float(event.get('tokens_per_second', 0)):.0f} tokens/s"
             )
         elif kind == "done":
@@ -267,8 +271,8 @@ class PersonalizationDialog(QDialog):
 
     def refresh_examples(self) -> None:
         self.table.blockSignals(True)
-        examples = self.controller.examples()
-        held = self.controller.held_out_ids()
+        examples, held = self.controller.listing()
+        self.examples = examples
         self.table.setRowCount(len(examples))
         for index, example in enumerate(examples):
             learn = QTableWidgetItem()
@@ -479,7 +483,7 @@ class PersonalizationDialog(QDialog):
                 else "answering with the base model."
             )
         )
-        examples = [e for e in self.controller.examples() if not self.controller.excluded(e.id)]
+        examples = [e for e in self.examples if not self.controller.excluded(e.id)]
         counts: dict[str, int] = {}
         for example in examples:
             counts[example.source] = counts.get(example.source, 0) + 1
@@ -528,12 +532,6 @@ class EditReplyDialog(QDialog):
 
     def text(self) -> str:
         return self.editor.toPlainText().strip()
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
 
 
 def _verdict_text(report: dict[str, Any]) -> str:

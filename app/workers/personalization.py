@@ -22,7 +22,7 @@ from app.core.cancel import CancelToken
 from app.core.gate import ForegroundGate
 from app.core.ports import ChatMessage
 from app.personalization.adapters import AdapterVersion
-from app.personalization.dataset import Example, LineProblem
+from app.personalization.dataset import Example, LineProblem, split_by_time
 from app.personalization.runner import TrainingProcess
 from app.personalization.service import BaseModel, Personalization
 from app.workers.jobs import Emit, Job, JobRunner
@@ -64,12 +64,12 @@ class PersonalizationController(QObject):
 
     # -- the dataset ------------------------------------------------------------------------
 
-    def examples(self) -> list[Example]:
-        return self.service.examples(include_excluded=True)
-
-    def held_out_ids(self) -> set[str]:
-        """The examples the next training run holds out to test the adapter (the newest)."""
-        return {e.id for e in self.service.dataset().held_out}
+    def listing(self) -> tuple[list[Example], set[str]]:
+        """Every example, left-out ones too, and the ids the next run holds out for its test
+        (the newest of those not left out), reading the history and files once."""
+        examples = self.service.examples(include_excluded=True)
+        kept = self.service.exclusions.apply(examples)
+        return examples, {e.id for e in split_by_time(kept)[1]}
 
     def excluded(self, example_id: str) -> bool:
         return example_id in self.service.exclusions
