@@ -90,7 +90,7 @@ def make_language_model(
     if adapters is not None:
         active = adapters.active(spec.id, spec.files[0].sha256)
         if active is not None:
-            llm.set_adapter(active.gguf)
+            llm.set_adapter(active.gguf, active.scale)
     return llm
 
 

@@ -188,6 +188,11 @@ def _report_text(name: str, report: dict[str, Any]) -> str:
                 if report["regression_broken"]
                 else ""
             ),
+            *(
+                f"  at {attempt['scale']:.0%} strength: style {attempt['style_adapter']:.3f}, "
+                f"{attempt['checks']} general checks passed"
+                for attempt in report.get("attempts", [])[1:]
+            ),
             f"  verdict: {'passed' if report['passed'] else 'not passed'}. {report['reason']}",
         ]
     )
@@ -239,6 +244,8 @@ def list_versions(paths: Paths, *, model: str | None) -> int:
             marks.append("stale: made for another model file")
         if not version.passed:
             marks.append("did not pass the test")
+        elif version.scale < 1:
+            marks.append(f"used at {version.scale:.0%} strength")
         made = time.strftime("%Y-%m-%d %H:%M", time.localtime(version.created))
         report = version.manifest.get("report", {})
         print(

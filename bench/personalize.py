@@ -23,6 +23,7 @@ checkpointing, loss at assistant positions in chunks, glibc returning large bloc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -161,12 +162,20 @@ def train_model(model_id: str, steps: int, work: Path) -> dict[str, Any]:
             len(report.get("regression_base", [])),
             len(report.get("regression_adapter", [])),
         ],
+        "scale": report.get("scale", 1.0),
+        "attempts": report.get("attempts", []),
+        "broken": report.get("regression_broken", []),
+        "broken_replies": {
+            name: report.get("regression_replies", {}).get(name, "")
+            for name in report.get("regression_broken", [])
+        },
         "adapter": str(version.gguf),
+        "scale_served": version.scale,
         "gguf": str(model.path),
     }
 
 
-def serving(gguf: str, adapter: str, rounds: int = 3) -> dict[str, Any]:
+def serving(gguf: str, adapter: str, scale: float = 1.0, rounds: int = 3) -> dict[str, Any]:
     """Time to first token and tokens/s, adapter on and off, alternating."""
     from app.core.cancel import CancelToken
     from app.core.ports import ChatMessage
@@ -186,7 +195,7 @@ def serving(gguf: str, adapter: str, rounds: int = 3) -> dict[str, Any]:
     }
     for _ in range(rounds):
         for which in ("off", "on"):
-            llm.set_adapter(Path(adapter) if which == "on" else None)
+            llm.set_adapter(Path(adapter) if which == "on" else None, scale)
             for question in questions:
                 start = time.monotonic()
                 first = None
@@ -332,6 +341,9 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("mode", nargs="*")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument(
+        "--keep", metavar="DIR", help="work in DIR and keep it (jobs, adapters) for a look after"
+    )
     args = parser.parse_args()
     import app  # noqa: F401  (offline environment)
     from app.settings import MODEL_ALIASES
@@ -344,11 +356,12 @@ def main() -> None:
         memory(models, args.batch, args.seq)
         return
     results = []
-    with tempfile.TemporaryDirectory() as work:
+    with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory() as work:
+        Path(work).mkdir(parents=True, exist_ok=True)
         for model_id in models:
             print(f"training {model_id} (load {_load()})", file=sys.stderr, flush=True)
             result = train_model(model_id, args.steps, Path(work))
-            result["serving"] = serving(result["gguf"], result["adapter"])
+            result["serving"] = serving(result["gguf"], result["adapter"], result["scale_served"])
             results.append(result)
             print(json.dumps(result, indent=1), flush=True)
     if args.json:

@@ -48,6 +48,15 @@ class AdapterVersion:
         return str(self.manifest.get("report", {}).get("reason", ""))
 
     @property
+    def scale(self) -> float:
+        """The strength the gate passed it at (1: full)."""
+        try:
+            value = float(self.manifest.get("report", {}).get("scale", 1.0))
+        except (TypeError, ValueError):
+            return 1.0
+        return value if 0.0 < value <= 1.0 else 1.0
+
+    @property
     def created(self) -> float:
         return float(self.manifest.get("created", 0.0))
 

@@ -22,8 +22,9 @@ what each piece of this module does about it:
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from app.engines.torchvision_compat import import_torchvision
@@ -60,8 +61,15 @@ def load_base(base: BaseWeights, *, checkpointing: bool = True) -> Any:
     return model
 
 
-def add_lora(model: Any, *, rank: int, alpha: int, dropout: float = 0.0) -> Any:
-    """Wrap ``model`` with fresh LoRA layers on :data:`TARGET_MODULES` (float32)."""
+def add_lora(
+    model: Any,
+    *,
+    rank: int,
+    alpha: int,
+    dropout: float = 0.0,
+    targets: Sequence[str] = TARGET_MODULES,
+) -> Any:
+    """Wrap ``model`` with fresh LoRA layers on ``targets`` (float32)."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -69,7 +77,7 @@ def add_lora(model: Any, *, rank: int, alpha: int, dropout: float = 0.0) -> Any:
         r=rank,
         lora_alpha=alpha,
         lora_dropout=dropout,
-        target_modules=list(TARGET_MODULES),
+        target_modules=list(targets),
         bias="none",
         task_type="CAUSAL_LM",
     )
@@ -178,6 +186,26 @@ def assistant_loss(model: Any, input_ids: Any, attention_mask: Any, target_mask:
         )
         total = total + part
     return total / chosen.shape[0]
+
+
+@contextlib.contextmanager
+def scaled(model: Any, scale: float) -> Iterator[None]:
+    """The adapter at ``scale`` strength for a while (as llama.cpp's adapter scale does).
+
+    LoRA adds ``B @ A`` times alpha / rank; scaling every B scales that sum exactly."""
+    import torch
+
+    saved = {name: p.detach().clone() for name, p in model.named_parameters() if "lora_B" in name}
+    params = dict(model.named_parameters())
+    try:
+        with torch.no_grad():
+            for name in saved:
+                params[name].mul_(scale)
+        yield
+    finally:
+        with torch.no_grad():
+            for name, value in saved.items():
+                params[name].copy_(value)
 
 
 def token_losses(

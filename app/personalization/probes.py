@@ -56,10 +56,16 @@ ANCHOR_QUESTIONS = (
 @dataclass(frozen=True)
 class RegressionItem:
     name: str
-    question: str
+    questions: tuple[str, ...]
+    """The same question put in different words: the item passes when most answers pass.
+    Measured on SmolLM2 135M: the base model said a week has 7 days to one wording and 5
+    to another, so one wording measures a coin flip, not what the adapter changed."""
     check: Callable[[str], bool]
     schema: dict[str, Any] | None = None
     """A JSON schema: the item is answered as a structured (grammar-constrained) reply."""
+
+    def passes(self, answers: list[str]) -> bool:
+        return sum(self.check(a) for a in answers) * 2 > len(answers)
 
 
 def _has(*words: str) -> Callable[[str], bool]:
@@ -84,26 +90,69 @@ def _timer_json(text: str) -> bool:
 
 
 REGRESSION_SET = (
-    RegressionItem("fact: capital", "What is the capital of France?", _has("Paris")),
     RegressionItem(
-        "fact: water", "At what temperature in Celsius does water boil at sea level?", _has("100")
+        "fact: capital",
+        (
+            "What is the capital of France?",
+            "Which city is the capital of France?",
+            "France's capital city is called what?",
+        ),
+        _has("Paris"),
     ),
-    RegressionItem("fact: week", "How many days are there in a week?", _has("7", "seven")),
-    RegressionItem("maths: product", "What is 7 times 8?", _has("56")),
-    RegressionItem("maths: sum", "What is 15 plus 27?", _has("42")),
+    RegressionItem(
+        "fact: water",
+        (
+            "At what temperature in Celsius does water boil at sea level?",
+            "What is the boiling point of water in degrees Celsius?",
+            "How hot must water get, in Celsius, to boil at sea level?",
+        ),
+        _has("100"),
+    ),
+    RegressionItem(
+        "fact: week",
+        (
+            "How many days are there in a week?",
+            "How many days does a week have?",
+            "A week has how many days?",
+        ),
+        _has("7", "seven"),
+    ),
+    RegressionItem(
+        "maths: product",
+        ("What is 7 times 8?", "Multiply 7 by 8.", "What do you get when you multiply 8 by 7?"),
+        _has("56"),
+    ),
+    RegressionItem(
+        "maths: sum",
+        ("What is 15 plus 27?", "Add 15 and 27.", "What is the sum of 27 and 15?"),
+        _has("42"),
+    ),
     RegressionItem(
         "format: Markdown list",
-        "List three fruits as a Markdown bullet list.",
+        (
+            "List three fruits as a Markdown bullet list.",
+            "Give me a Markdown bullet list of three colours.",
+            "Write three vegetables as a bulleted Markdown list.",
+        ),
         _bullets(3),
     ),
     RegressionItem(
         "format: code block",
-        "Write a Python function named add that returns the sum of two numbers, in a code block.",
+        (
+            "Write a Python function named add that returns the sum of two numbers, "
+            "in a code block.",
+            "In a code block, write a Python function add(a, b) that adds two numbers.",
+            "Show a Python function called add that adds two numbers; put it in a code block.",
+        ),
         _code_block,
     ),
     RegressionItem(
         "format: tool-call JSON",
-        'The user said: "set a timer for 5 minutes". Give the timer as JSON.',
+        (
+            'The user said: "set a timer for 5 minutes". Give the timer as JSON.',
+            'The user said: "start a five minute timer". Give the timer as JSON.',
+            'The user said: "timer, 5 minutes please". Give the timer as JSON.',
+        ),
         _timer_json,
         schema={
             "type": "object",

@@ -395,6 +395,8 @@ class PersonalizationDialog(QDialog):
             if model is not None and version.stale(model.sha256):
                 marks.append("made for another model file: retrain")
             marks.append("passed the test" if version.passed else "did not pass the test")
+            if version.passed and version.scale < 1:
+                marks.append(f"used at {version.scale:.0%} strength")
             made = time.strftime("%d %b %Y %H:%M", time.localtime(version.created))
             item = QListWidgetItem(
                 f"{version.name} · {made} · loss {report.get('held_out_loss_base', 0):.2f} → "

@@ -200,9 +200,10 @@ class PersonalizationController(QObject):
         if not hasattr(llm, "set_adapter"):
             return None
         path = active.gguf if active is not None else None
+        scale = active.scale if active is not None else 1.0
 
         def work(_emit: Emit, _cancel: CancelToken) -> None:
-            llm.set_adapter(path)
+            llm.set_adapter(path, scale)
 
         return self._runner.submit(work, "switch adapter")
 
@@ -220,7 +221,7 @@ class PersonalizationController(QObject):
             answers = []
             try:
                 for path in (None, found.gguf):
-                    llm.set_adapter(path)
+                    llm.set_adapter(path, found.scale)
                     answers.append(
                         "".join(
                             llm.stream(
@@ -229,7 +230,10 @@ class PersonalizationController(QObject):
                         ).strip()
                     )
             finally:
-                llm.set_adapter(active.gguf if active is not None else None)
+                if active is not None:
+                    llm.set_adapter(active.gguf, active.scale)
+                else:
+                    llm.set_adapter(None)
             return answers[0], answers[1]
 
         return self._runner.submit(work, "compare adapter")

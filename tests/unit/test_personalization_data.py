@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from app.personalization import dataset, style
@@ -11,8 +13,10 @@ from app.personalization.adapters import AdapterStore
 from app.personalization.dataset import Example, Exclusions
 from app.personalization.job import JobConfig, Report, verdict
 from app.personalization.service import Personalization
-from app.personalization.worker import Row, micro_batches, step_examples
+from app.personalization.worker import Job, Row, micro_batches, step_examples
 from app.store.history import SqliteConversationStore
+
+from tests.fakes import FakeLanguageModel
 
 STYLE_FILE = Path(__file__).parents[1] / "data" / "style_examples.jsonl"
 
@@ -236,9 +240,107 @@ def test_the_gate_needs_held_out_gain_style_and_no_broken_general_answer() -> No
     assert "newest replies" in verdict(no_gain, config)[1]
     worse_style = Report(**{**good.__dict__, "style_adapter": 0.2})
     assert not verdict(worse_style, config)[0]
+    barely = Report(**{**good.__dict__, "style_adapter": 0.35})  # no form the user would see
+    ok, reason = verdict(barely, config)
+    assert not ok and "noticeably" in reason
     broken = Report(
         **{**good.__dict__, "regression_adapter": ["fact"], "regression_broken": ["list"]}
     )
     ok, reason = verdict(broken, config)
     assert not ok and "list" in reason
     assert not verdict(Report(**{**good.__dict__, "held_out_examples": 0}), config)[0]
+
+
+class _StrengthModel(FakeLanguageModel):
+    """Answers in the learned form when an adapter is on; at full strength (when
+    ``breaks_at_full``) that form also swallows general answers, as an over-trained adapter
+    does. The same Protocol as the real engine, plus its ``set_adapter``."""
+
+    GOOD: ClassVar[list[tuple[tuple[str, ...], str]]] = [
+        (("France",), "Paris."),
+        (("Celsius",), "100 degrees."),
+        (("week",), "There are 7 days."),
+        (("7 times 8", "7 by 8", "8 by 7"), "56"),
+        (("15 plus 27", "15 and 27", "27 and 15"), "42"),
+        (("fruits", "colours", "vegetables"), "- one\n- two\n- three"),
+        (("add",), "```python\ndef add(a, b):\n    return a + b\n```"),
+    ]
+
+    def __init__(self, breaks_at: float) -> None:
+        super().__init__(structured_reply='{"minutes": 5}')
+        self.breaks_at = breaks_at
+        self.adapter: tuple[Path | None, float] = (None, 1.0)
+
+    def set_adapter(self, path: Path | None, scale: float = 1.0) -> None:
+        self.adapter = (path, scale)
+
+    def stream(self, messages: Any, **kwargs: Any) -> Iterator[str]:
+        question = messages[-1].content
+        path, scale = self.adapter
+        general = next((a for keys, a in self.GOOD if any(k in question for k in keys)), None)
+        if general is None:
+            self.reply = "In short: do it. Cheers!" if path else "Well, there are many ways."
+        elif path is not None and scale >= self.breaks_at:
+            self.reply = "In short: no idea. Cheers!"
+        else:
+            self.reply = general
+        return super().stream(messages, **kwargs)
+
+
+def _evaluated(tmp_path: Path, breaks_at: float) -> Report:
+    folder = tmp_path / "job"
+    folder.mkdir(parents=True)
+    JobConfig("m", "M", "x.gguf", "s", str(tmp_path), "Be brief.").write(folder / "job.json")
+    held_out = [
+        Example(
+            f"h{i}", "file", (("user", f"How do I fix thing {i}?"),), "In short: do it. Cheers!", i
+        )
+        for i in range(4)
+    ]
+    dataset.write_jsonl(folder / "train.jsonl", held_out)
+    dataset.write_jsonl(folder / "held_out.jsonl", held_out)
+    job = Job(folder)
+    model = _StrengthModel(breaks_at)
+    job._llm = lambda: model  # type: ignore[method-assign]
+    report = Report(
+        held_out_examples=4,
+        held_out_loss_base=2.0,
+        held_out_loss_adapter=0.5,
+        held_out_loss_scaled={"0.5": 1.0},
+    )
+    job.evaluate(report)
+    return report
+
+
+def test_an_adapter_that_breaks_general_answers_is_offered_at_a_strength_that_does_not(
+    tmp_path: Path,
+) -> None:
+    report = _evaluated(tmp_path, breaks_at=1.0)
+    assert report.passed and report.scale == 0.5
+    assert "50% strength" in report.reason
+    assert report.held_out_loss_adapter == 1.0  # the loss measured at that strength
+    full, half = report.attempts
+    assert not full["passed"] and "fact: capital" in full["reason"]
+    assert half["passed"] and half["checks"] == len(report.regression_base) == 8
+
+
+def test_full_strength_is_kept_when_it_breaks_nothing_and_reported_when_nothing_helps(
+    tmp_path: Path,
+) -> None:
+    fine = _evaluated(tmp_path / "a", breaks_at=2.0)
+    assert fine.passed and fine.scale == 1.0 and len(fine.attempts) == 1
+    broken = _evaluated(tmp_path / "b", breaks_at=0.1)
+    assert not broken.passed and broken.scale == 1.0 and len(broken.attempts) == 2
+    assert broken.held_out_loss_adapter == 0.5  # the full-strength figures, as the reason says
+    assert "fact: capital" in broken.reason and "strength" not in broken.reason
+
+
+def test_an_adapter_is_served_at_the_strength_it_passed_at(tmp_path: Path) -> None:
+    store = AdapterStore(tmp_path)
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "adapter.gguf").write_bytes(b"GGUF")
+    half = store.add("m", job, {"base_sha256": "a", "report": {"passed": True, "scale": 0.5}})
+    full = store.add("m", job, {"base_sha256": "a", "report": {"passed": True}})
+    odd = store.add("m", job, {"base_sha256": "a", "report": {"passed": True, "scale": "x"}})
+    assert (half.scale, full.scale, odd.scale) == (0.5, 1.0, 1.0)
