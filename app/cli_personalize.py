@@ -77,7 +77,6 @@ def train(
 
     from app.core.assistant import DEFAULT_SYSTEM_PROMPT
     from app.core.errors import AssistantError
-    from app.personalization import dataset
     from app.personalization.runner import TrainingProcess, run_to_end
 
     chosen = _chosen(paths, model)
@@ -94,13 +93,10 @@ def train(
             print(f"hearth: {data.name}, {problem} (skipped)", file=sys.stderr)
         print(f"{_count(len(found), 'example')} read from {data.name}", file=sys.stderr)
     learned = service.dataset()
-    if not learned.held_out:
-        found = len(learned.train)
+    if learned.shortfall():
         print(
-            f"hearth: {_count(found, 'example')} {'is' if found == 1 else 'are'} "
-            "too few to train and test an adapter "
-            f"(at least {dataset.MIN_TRAINING + dataset.MIN_HELD_OUT} are needed). Chat "
-            "more, edit or rate replies, or give a file with --data.",
+            f"hearth: {learned.shortfall()} Chat more, edit or rate replies, or give a file "
+            "with --data.",
             file=sys.stderr,
         )
         return 1

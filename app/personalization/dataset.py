@@ -272,6 +272,17 @@ class Dataset:
     train: list[Example]
     held_out: list[Example]
 
+    def shortfall(self) -> str:
+        """Why this is too little to train and test an adapter ('' when it is enough)."""
+        if self.held_out:
+            return ""
+        found = len(self.train)
+        return (
+            f"{found} example{'' if found == 1 else 's'} {'is' if found == 1 else 'are'} too "
+            f"few to train and test an adapter (at least {MIN_TRAINING + MIN_HELD_OUT} are "
+            "needed)."
+        )
+
     @property
     def fingerprint(self) -> str:
         """Changes whenever anything that would be learned changes."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import hashlib
 import json
 import math
 import os
@@ -153,6 +154,29 @@ def tensors(batch: Sequence[Row]) -> tuple[Any, Any, Any]:
     return ids, attention, mask
 
 
+class StepPlan:
+    """Which examples each step learns from: a fixed number of anchors in every step (so a
+    large data set does not dilute them) and the user's examples, a fresh order each pass."""
+
+    def __init__(self, config: JobConfig, users: int, anchors: int) -> None:
+        self.users, self.anchors, self.seed = users, anchors, config.seed
+        self.anchors_per_step = min(config.anchors_per_step, anchors)
+        self.users_per_step = max(1, min(config.examples_per_step - self.anchors_per_step, users))
+        self.total = (
+            config.steps
+            if config.steps > 0
+            else max(24, min(150, math.ceil(PASSES * users / self.users_per_step)))
+        )
+        """``PASSES`` over the user's examples, at least 24 steps, at most 150."""
+
+    def step(self, step: int) -> tuple[list[int], list[int]]:
+        """(user example indices, anchor indices) of ``step``."""
+        return (
+            step_examples(self.users, self.users_per_step, step, self.seed),
+            step_examples(self.anchors, self.anchors_per_step, step, self.seed + 1),
+        )
+
+
 # -- the job ------------------------------------------------------------------------------------
 
 
@@ -165,7 +189,9 @@ class Job:
 
     @property
     def anchors_file(self) -> Path:
-        return Path(self.config.cache_dir) / "anchors" / f"{self.config.sha256[:16]}.jsonl"
+        """Per base file and system prompt: the base model's answers depend on both."""
+        prompt = hashlib.sha256(self.config.system_prompt.encode("utf-8")).hexdigest()[:12]
+        return Path(self.config.cache_dir) / "anchors" / f"{self.config.sha256[:16]}-{prompt}.jsonl"
 
     def run(self) -> int:
         import torch
@@ -256,13 +282,6 @@ class Job:
             progress=progress,
         )
 
-    def total_steps(self, examples: int, per_step: int) -> int:
-        """``PASSES`` over the user's examples (anchors ride along in every step)."""
-        if self.config.steps > 0:
-            return self.config.steps
-        per_step = max(1, min(per_step, examples))
-        return max(24, min(150, math.ceil(PASSES * examples / per_step)))
-
     def training(self, anchors: list[Example], report: Report) -> None:
         import torch
 
@@ -272,8 +291,7 @@ class Job:
         tokens = Tokens(self.config.gguf, self.config.system_prompt)
         rows = [tokens.row(e) for e in self.train]
         anchor_rows = [tokens.row(e) for e in anchors]
-        anchors_per_step = min(self.config.anchors_per_step, len(anchor_rows))
-        user_per_step = max(1, self.config.examples_per_step - anchors_per_step)
+        plan = StepPlan(self.config, len(rows), len(anchor_rows))
         model = lora_model.add_lora(
             lora_model.load_base(base),
             rank=self.config.rank,
@@ -282,7 +300,7 @@ class Job:
         )
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=self.config.learning_rate, weight_decay=0.0)
-        total = self.total_steps(len(rows), user_per_step)
+        total = plan.total
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: min(1.0, (s + 1) / 4) * max(0.1, 1 - s / total)
         )
@@ -307,14 +325,8 @@ class Job:
         last_save = time.monotonic()
         deadline = started + self.config.max_minutes * 60 if self.config.max_minutes > 0 else None
         while step < total:
-            chosen = [
-                rows[i] for i in step_examples(len(rows), user_per_step, step, self.config.seed)
-            ] + [
-                anchor_rows[i]
-                for i in step_examples(
-                    len(anchor_rows), anchors_per_step, step, self.config.seed + 1
-                )
-            ]
+            users, anchor_indices = plan.step(step)
+            chosen = [rows[i] for i in users] + [anchor_rows[i] for i in anchor_indices]
             targets = sum(sum(r.mask[1:]) for r in chosen)
             step_loss = 0.0
             for batch in micro_batches(chosen, self.config.micro_tokens):

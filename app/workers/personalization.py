@@ -97,10 +97,9 @@ class PersonalizationController(QObject):
         if model is None:
             return "The chat model is not a local model that can be personalized."
         data = self.service.dataset()
-        if not data.held_out:
+        if data.shortfall():
             return (
-                f"{len(data.train)} examples are too few to learn from and test fairly. "
-                "Chat more, edit or rate replies, or import a file of examples."
+                f"{data.shortfall()} Chat more, edit or rate replies, or import a file of examples."
             )
         job = self.service.prepare_job(
             model, data, system_prompt=self._system_prompt(), threads=self._threads, **options

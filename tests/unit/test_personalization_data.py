@@ -13,7 +13,7 @@ from app.personalization.adapters import AdapterStore
 from app.personalization.dataset import Example, Exclusions
 from app.personalization.job import JobConfig, Report, verdict
 from app.personalization.service import Personalization
-from app.personalization.worker import Job, Row, micro_batches, step_examples
+from app.personalization.worker import Job, Row, StepPlan, micro_batches, step_examples
 from app.store.history import SqliteConversationStore
 
 from tests.fakes import FakeLanguageModel
@@ -127,6 +127,9 @@ def test_held_out_examples_are_the_newest_not_a_random_sample() -> None:
     assert [e.id for e in held] == ["e8", "e9"]
     assert [e.id for e in train] == [f"e{i}" for i in range(8)]
     assert dataset.split_by_time(examples[:5]) == (examples[:5], [])  # too few to hold out
+    assert dataset.Dataset(train, held).shortfall() == ""
+    assert dataset.Dataset(examples[:1], []).shortfall().startswith("1 example is too few")
+    assert "at least 6 are needed" in dataset.Dataset(examples[:5], []).shortfall()
 
 
 def test_excluded_examples_stay_out_and_the_choice_survives_a_restart(tmp_path: Path) -> None:
@@ -344,3 +347,21 @@ def test_an_adapter_is_served_at_the_strength_it_passed_at(tmp_path: Path) -> No
     full = store.add("m", job, {"base_sha256": "a", "report": {"passed": True}})
     odd = store.add("m", job, {"base_sha256": "a", "report": {"passed": True, "scale": "x"}})
     assert (half.scale, full.scale, odd.scale) == (0.5, 1.0, 1.0)
+
+
+def test_every_step_holds_the_same_share_of_anchors_however_much_data_there_is() -> None:
+    config = JobConfig("m", "M", "x.gguf", "s", "/tmp", "")
+    large = StepPlan(config, users=160, anchors=32)
+    assert large.total == 40  # one pass over 160 examples, four of them per step
+    seen: list[int] = []
+    for step in range(large.total):
+        users, anchors = large.step(step)
+        assert len(users) == 4 and len(anchors) == 4
+        seen += users
+    assert sorted(seen) == list(range(160))  # a pass sees each of the user's examples once
+    small = StepPlan(config, users=29, anchors=32)
+    assert small.total == 24  # a small set is seen several times
+    assert [len(part) for part in small.step(0)] == [4, 4]
+    no_anchors = StepPlan(config, users=29, anchors=0)
+    assert [len(part) for part in no_anchors.step(3)] == [8, 0]
+    assert StepPlan(JobConfig("m", "M", "x", "s", "/tmp", "", steps=7), 160, 32).total == 7
