@@ -100,6 +100,17 @@ class LossPlot(QWidget):
             smooth.append(average)
         painter.setPen(QPen(self.palette().highlight().color(), 2))
         painter.drawPolyline(QPolygonF([point(i, v) for i, v in enumerate(smooth)]))
+        # A legend in the lines' own colours, top right.
+        metrics = painter.fontMetrics()
+        right = area.right()
+        for label, colour in (
+            ("trend", self.palette().highlight().color()),
+            ("each step", QColor(150, 150, 150)),
+        ):
+            width = metrics.horizontalAdvance(label)
+            painter.setPen(QPen(colour, 2))
+            painter.drawText(right - width, area.top() + metrics.ascent(), label)
+            right -= width + 16
 
 
 class PersonalizationDialog(QDialog):
@@ -226,8 +237,15 @@ class PersonalizationDialog(QDialog):
         elif kind == "done":
             report = self.controller.last_report or event.get("report", {})
             self.verdict.setText(_verdict_text(report))
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+            self.progress_label.setText(
+                f"Finished: {report.get('steps', 0)} steps in "
+                f"{rough_duration(float(report.get('train_seconds', 0.0)))}, then tested."
+            )
         elif kind == "error":
             self.verdict.setText(f"Training stopped: {event.get('message')}")
+            self.progress_label.setText("Stopped.")
         elif kind == "exit" and event.get("cancelled"):
             self.progress_label.setText(
                 "Cancelled. What was learned so far is kept: Train resumes from the last "
@@ -383,6 +401,8 @@ class PersonalizationDialog(QDialog):
     def refresh_versions(self) -> None:
         active = self.controller.active()
         model = self.controller.model()
+        current = self.versions.currentItem()
+        chosen = current.data(Qt.ItemDataRole.UserRole) if current is not None else False
         self.versions.clear()
         base = QListWidgetItem("Base model, no adapter" + ("  [in use]" if active is None else ""))
         base.setData(Qt.ItemDataRole.UserRole, None)
@@ -407,6 +427,9 @@ class PersonalizationDialog(QDialog):
             item.setToolTip(version.reason)
             item.setData(Qt.ItemDataRole.UserRole, version.version)
             self.versions.addItem(item)
+        for row in range(self.versions.count()):  # keep the row chosen before (Use, Compare)
+            if self.versions.item(row).data(Qt.ItemDataRole.UserRole) == chosen:
+                self.versions.setCurrentRow(row)
         self._version_buttons()
         self._summarise()
 

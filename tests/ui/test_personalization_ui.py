@@ -213,7 +213,8 @@ def test_switching_adapters_changes_the_next_answer_and_rolling_back_restores_it
     assert changed != base
 
     page.question.setText(question)
-    page.versions.setCurrentRow(1)
+    assert page.versions.currentRow() == 1  # still chosen after Use: Compare is one click
+    assert page.compare_button.isEnabled()
     qtbot.mouseClick(page.compare_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(page.compare_button.isEnabled, timeout=120_000)
     assert page.base_answer.toPlainText() and page.adapter_answer.toPlainText()
@@ -223,4 +224,21 @@ def test_switching_adapters_changes_the_next_answer_and_rolling_back_restores_it
     qtbot.mouseClick(page.use_button, Qt.MouseButton.LeftButton)
     assert control.active() is None
     assert answer() == base
+    page.close()
+
+
+def test_a_finished_run_says_so_and_gives_the_verdict(
+    qtbot: QtBot, make_window: WindowFactory, paths: Paths
+) -> None:
+    window = make_window(FakeLanguageModel("ok"))
+    control = controller(window, paths, BaseModel("m", "Test model", Path("m.gguf"), "sha"))
+    page = window.open_personalization()
+    assert page is not None
+    control.training_event.emit({"event": "phase", "phase": "evaluate", "total": 40})
+    assert page.progress_label.text().startswith("Testing the adapter")
+    report = {"passed": False, "steps": 24, "train_seconds": 430.0, "reason": "It broke X."}
+    control.training_event.emit({"event": "done", "report": report})
+    assert page.progress_label.text() == "Finished: 24 steps in 7 min, then tested."
+    assert page.progress.value() == page.progress.maximum()
+    assert page.verdict.text() == "The adapter is kept but not switched on: It broke X."
     page.close()
