@@ -9,4 +9,15 @@ from app import privacy as _privacy
 
 _privacy.apply_offline_environment()
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The version, written once: in pyproject.toml (read back from the installed metadata)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("hearth")
+    except metadata.PackageNotFoundError:  # a checkout run without installing it
+        return "0+unknown"
+
+
+__version__ = _version()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import app
 from app.core.errors import AssistantError
 from app.core.images import stored_images
 from app.ui.agenda import AgendaWindow
@@ -368,7 +369,8 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "About Hearth",
-            "<b>Hearth</b> is a private assistant that runs entirely on this computer.<br>"
+            f"<b>Hearth {app.__version__}</b> is a private assistant that runs entirely on "
+            "this computer.<br>"
             f"Model: {self.backend.model_name}<br>Data: {self.backend.data_dir}",
         )
 
