@@ -93,10 +93,10 @@ def train(
             print(f"hearth: {data.name}, {problem} (skipped)", file=sys.stderr)
         print(f"{_count(len(found), 'example')} read from {data.name}", file=sys.stderr)
     learned = service.dataset()
-    if learned.shortfall():
+    shortfall = learned.shortfall()
+    if shortfall:
         print(
-            f"hearth: {learned.shortfall()} Chat more, edit or rate replies, or give a file "
-            "with --data.",
+            f"hearth: {shortfall} Chat more, edit or rate replies, or give a file with --data.",
             file=sys.stderr,
         )
         return 1

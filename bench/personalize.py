@@ -170,7 +170,6 @@ def train_model(model_id: str, steps: int, work: Path) -> dict[str, Any]:
             for name in report.get("regression_broken", [])
         },
         "adapter": str(version.gguf),
-        "scale_served": version.scale,
         "gguf": str(model.path),
     }
 
@@ -361,7 +360,7 @@ def main() -> None:
         for model_id in models:
             print(f"training {model_id} (load {_load()})", file=sys.stderr, flush=True)
             result = train_model(model_id, args.steps, Path(work))
-            result["serving"] = serving(result["gguf"], result["adapter"], result["scale_served"])
+            result["serving"] = serving(result["gguf"], result["adapter"], result["scale"])
             results.append(result)
             print(json.dumps(result, indent=1), flush=True)
     if args.json:

@@ -22,13 +22,11 @@ class JobConfig:
     system_prompt: str
     rank: int = 16
     alpha: int = 32
-    targets: tuple[str, ...] = ()
-    """The layers that get LoRA weights (empty: every linear layer)."""
     learning_rate: float = 1e-3
     """Measured on SmolLM2 with the 36-example style file: 2e-4 for 20 steps lowered the
     held-out loss but left the answers' form unchanged; 1e-3 for 24 steps made it visible."""
     steps: int = 0
-    """0: two passes over the training examples, between 24 and 150 steps."""
+    """0: ``worker.PASSES`` over the user's examples, between 24 and 150 steps."""
     examples_per_step: int = 8
     anchors_per_step: int = 4
     """Of the examples of every step, this many are anchors (the base model's own answers to
@@ -62,7 +60,6 @@ class JobConfig:
 
     def __post_init__(self) -> None:
         self.fallback_scales = tuple(float(s) for s in self.fallback_scales)
-        self.targets = tuple(str(t) for t in self.targets)
 
     @classmethod
     def read(cls, path: Path) -> JobConfig:

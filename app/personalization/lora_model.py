@@ -61,15 +61,8 @@ def load_base(base: BaseWeights, *, checkpointing: bool = True) -> Any:
     return model
 
 
-def add_lora(
-    model: Any,
-    *,
-    rank: int,
-    alpha: int,
-    dropout: float = 0.0,
-    targets: Sequence[str] = TARGET_MODULES,
-) -> Any:
-    """Wrap ``model`` with fresh LoRA layers on ``targets`` (float32)."""
+def add_lora(model: Any, *, rank: int, alpha: int, dropout: float = 0.0) -> Any:
+    """Wrap ``model`` with fresh LoRA layers on :data:`TARGET_MODULES` (float32)."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -77,7 +70,7 @@ def add_lora(
         r=rank,
         lora_alpha=alpha,
         lora_dropout=dropout,
-        target_modules=list(targets),
+        target_modules=list(TARGET_MODULES),
         bias="none",
         task_type="CAUSAL_LM",
     )

@@ -53,7 +53,8 @@ memorised them (held-out loss 0.003) and two still broke a plain fact on both mo
 passed only at half strength); the style was learned within the first pass."""
 EVAL_ANSWERS = 12
 """Held-out examples answered through llama.cpp for the style measure (the newest ones; the
-held-out loss uses them all). Each costs two generations, base and adapter."""
+held-out loss uses them all). Each costs two generations, base and adapter, and a third
+when the adapter is tried at a fallback strength."""
 
 
 def emit(event: str, **data: Any) -> None:
@@ -296,7 +297,6 @@ class Job:
             lora_model.load_base(base),
             rank=self.config.rank,
             alpha=self.config.alpha,
-            targets=self.config.targets or lora_model.TARGET_MODULES,
         )
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=self.config.learning_rate, weight_decay=0.0)

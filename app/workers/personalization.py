@@ -97,10 +97,9 @@ class PersonalizationController(QObject):
         if model is None:
             return "The chat model is not a local model that can be personalized."
         data = self.service.dataset()
-        if data.shortfall():
-            return (
-                f"{data.shortfall()} Chat more, edit or rate replies, or import a file of examples."
-            )
+        shortfall = data.shortfall()
+        if shortfall:
+            return f"{shortfall} Chat more, edit or rate replies, or import a file of examples."
         job = self.service.prepare_job(
             model, data, system_prompt=self._system_prompt(), threads=self._threads, **options
         )
