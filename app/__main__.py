@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
+from app.launch import PERSONALIZATION_WORKER  # noqa: E402
 from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa: E402
 from app.terminal import ProgressLine, ctrl_c_cancels, safe  # noqa: E402
 
@@ -117,8 +118,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == [PERSONALIZATION_WORKER]:  # the training process (see app.launch)
+        from app.personalization import worker
+
+        return worker.main(args[1:])
     try:
-        return _main(argv)
+        return _main(args)
     except KeyboardInterrupt:  # Ctrl+C in any command: a plain word, never a traceback
         print("\nhearth: stopped.", file=sys.stderr)
         return 130
@@ -129,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
     paths = Paths.default(_path(args.data_dir))
     from app.logs import setup_logging

@@ -13,6 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from app.launch import self_command
+
 ENTRY_NAME = "io.hearth.Hearth.desktop"
 
 
@@ -30,7 +32,7 @@ def launch_command() -> list[str]:
     launcher = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if launcher is not None and launcher.name == "hearth" and launcher.exists():
         return [str(launcher.resolve()), "--background"]
-    return [sys.executable, "-m", "app", "--background"]
+    return self_command("--background")
 
 
 def entry_text(command: list[str]) -> str:

@@ -23,13 +23,13 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from app.core.gate import ForegroundGate
+from app.launch import PERSONALIZATION_WORKER, self_command
 from app.privacy import REPORT_ENV
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class TrainingProcess:
         stderr = open(log_file or folder / "worker.log", "ab")  # noqa: SIM115 - kept for the run
         self._stderr = stderr
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.personalization.worker", str(folder)],
+            self_command(PERSONALIZATION_WORKER, str(folder)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,

@@ -556,7 +556,7 @@ def _follow_parent() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m app.personalization.worker JOB_DIR", file=sys.stderr)
+        print("usage: hearth _personalization-worker JOB_DIR (Hearth starts it)", file=sys.stderr)
         return 2
     _follow_parent()
     from app import privacy
