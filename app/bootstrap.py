@@ -38,6 +38,7 @@ from app.filelock import APP_HOLDER, FileLock
 from app.personalization.adapters import AdapterStore
 from app.settings import (
     DEFAULT_MODEL,
+    FAST_MODEL,
     QUALITY_MODEL,
     SERVER_MODEL,
     Paths,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
     from app.ui.main_window import MainWindow
-    from app.workers.backend import AssistantBackend, ImageModelInfo, ModelChoice
+    from app.workers.backend import AssistantBackend, ImageModelInfo, ModelChoice, ModelLine
     from app.workers.global_keys import GlobalTalkKey
     from app.workers.personalization import PersonalizationController
     from app.workers.voice import VoiceController
@@ -356,6 +357,37 @@ def chat_model_choices(registry: ModelRegistry) -> list[ModelChoice]:
     return out
 
 
+MODEL_ROLES = {
+    "llm": "Chat",
+    "stt": "Speech to text",
+    "tts": "Voice",
+    "text-embedding": "Memory search",
+}
+
+
+def model_lines(registry: ModelRegistry, settings: Settings) -> list[ModelLine]:
+    """Every model of this installation, the ones in use first (cheap: sizes, no hashing)."""
+    from app.workers.backend import ModelLine
+
+    in_use = {settings.model, FAST_MODEL, settings.stt_model, settings.voice}
+    lines = []
+    for spec in sorted(registry.models.values(), key=lambda m: m.id not in in_use):
+        problem = ""
+        ready = registry.is_available(spec.id)
+        if not ready:
+            try:
+                registry.resolve(spec.id)
+            except ModelError as exc:
+                problem = exc.message
+            else:
+                ready = True
+        role = MODEL_ROLES.get(spec.kind, spec.kind)
+        if spec.id == settings.model:
+            role += " (in use)"
+        lines.append(ModelLine(role, spec.title, spec.licence, ready, problem))
+    return lines
+
+
 def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> int:
     """Start the desktop app; returns the process exit code. ``background``: start in the
     tray without a window (at login), ready to ring timers and reminders."""
@@ -427,6 +459,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> 
         image_model_importer=lambda arch, file, config, progress, cancel: import_image_model(
             arch, file, config, progress, cancel, models_dir=paths.image_models_dir
         ),
+        installed_models=lambda: model_lines(core.registry, backend.settings),
     )
     voice = build_voice(core.registry, core.settings)
 
@@ -461,6 +494,7 @@ def run_gui(paths: Paths, *, warm_up: bool = True, background: bool = False) -> 
         window.start_in_background()
     else:
         window.show()
+        window.show_welcome_if_new()
     alarms.start()  # what came due while Hearth was closed shows now
     if warm_up:
         backend.warm_up()

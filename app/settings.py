@@ -25,7 +25,7 @@ from app.fsutil import atomic_write_text
 log = logging.getLogger(__name__)
 
 APP_NAME = "Hearth"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 FAST_MODEL = "smollm2-135m-instruct"
 QUALITY_MODEL = "qwen2.5-coder-1.5b-instruct"
@@ -174,6 +174,8 @@ class Settings:
     input_device: str = ""
     """Microphone id ("" for the system default)."""
     output_device: str = ""
+    welcome_seen: bool = False
+    """The first-run welcome was shown (finished or skipped): it never shows again."""
     last_conversation: str = ""
     """Reopened at start."""
     window_geometry: str = field(default="", repr=False)
@@ -219,8 +221,15 @@ PREVIOUS_SYSTEM_PROMPTS = (
 )
 """Defaults of earlier versions: a saved copy of one is the default, not the user's own."""
 
+
+def _from_schema_1(raw: dict[str, Any]) -> dict[str, Any]:
+    """Hearth 0.1 (schema 1) had no first-run welcome: whoever already has settings has
+    used Hearth, so the welcome is for new users only."""
+    return {**raw, "welcome_seen": raw.get("welcome_seen", True)}
+
+
 # Migrations from schema N to N+1, applied in order to the raw JSON dict.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_schema_1}
 
 
 def load_settings(path: Path) -> Settings:

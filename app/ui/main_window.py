@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import app
 from app.core.errors import AssistantError
 from app.core.images import stored_images
+from app.ui.about import AboutDialog
 from app.ui.agenda import AgendaWindow
 from app.ui.alarm_alerts import AlarmAlerts
 from app.ui.attachments import Attachments
@@ -50,6 +50,7 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.talk_keys import TalkKeys
 from app.ui.theme import apply_theme
 from app.ui.turn_presenter import TurnPresenter
+from app.ui.welcome import WelcomeDialog
 from app.workers.alarms import AlarmScheduler
 from app.workers.backend import AssistantBackend, ImageModelInfo
 from app.workers.desktop_notify import DesktopNotifier
@@ -365,14 +366,39 @@ class MainWindow(QMainWindow):
         self.conversations.search.setFocus()
         self.conversations.search.selectAll()
 
-    def _about(self) -> None:
-        QMessageBox.about(
+    def _about(self) -> AboutDialog:
+        dialog = AboutDialog(
             self,
-            "About Hearth",
-            f"<b>Hearth {app.__version__}</b> is a private assistant that runs entirely on "
-            "this computer.<br>"
-            f"Model: {self.backend.model_name}<br>Data: {self.backend.data_dir}",
+            chat_model=self.backend.model_name,
+            data_dir=self.backend.data_dir,
+            models=self.backend.installed_models(),
         )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_welcome_if_new(self) -> WelcomeDialog | None:
+        """The first-run welcome, once per data folder: finished or skipped, it is done."""
+        settings = self.backend.settings
+        if settings.welcome_seen:
+            return None
+        dialog = WelcomeDialog(
+            self,
+            data_dir=self.backend.data_dir,
+            talk_shortcut=settings.talk_shortcut,
+            global_talk_key=settings.global_talk_key,
+            has_voice=self.voice is not None,
+            models=self.backend.installed_models(),
+            input_device=settings.input_device,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self._welcome_done)
+        dialog.open()
+        return dialog
+
+    def _welcome_done(self, _result: int) -> None:
+        self.backend.update_settings(self.backend.settings.replace(welcome_seen=True))
+        self.composer.input.setFocus()
 
     # -- conversations -------------------------------------------------------------------------
 

@@ -66,6 +66,19 @@ class ModelChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelLine:
+    """One model Hearth ships, as the welcome and Help -> About list them."""
+
+    role: str
+    """What it does for the user: "Chat", "Speech to text", "Voice", "Memory search"."""
+    title: str
+    licence: str
+    ready: bool
+    """Installed whole (sizes checked, not hashed: `hearth doctor` hashes)."""
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ModelPrepared:
     """Result of a warm-up or model switch job."""
 
@@ -95,9 +108,12 @@ class AssistantBackend(QObject):
         embedder_factory: EmbedderFactory | None = None,
         image_model_importer: ImageModelImporter | None = None,
         memory_service: MemoryService | None = None,
+        installed_models: Callable[[], list[ModelLine]] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.installed_models = installed_models or (lambda: [])
+        """Every model of this installation and whether it is ready (welcome, About)."""
         self.assistant = assistant
         self.store = store
         self.settings = settings

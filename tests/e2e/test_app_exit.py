@@ -98,6 +98,7 @@ def test_the_app_exits_cleanly_after_spoken_turns(pulse: Pulse, tmp_path: Path) 
             input_device=pulse.mic,
             output_device=pulse.speaker,
             global_talk_key=False,
+            welcome_seen=True,  # a returning user: no first-run welcome over the window
         ),
     )
     tts = make_text_to_speech(ModelRegistry(shared_cache_dir() / "models"), DEFAULT_VOICE)

@@ -22,7 +22,7 @@ from app.settings import Paths, Settings, save_settings
 from app.ui.main_window import MainWindow
 
 paths = Paths.default(Path(sys.argv[1]))
-save_settings(paths.settings_file, Settings(global_talk_key=False))
+save_settings(paths.settings_file, Settings(global_talk_key=False, welcome_seen=True))
 never = threading.Event()
 
 

@@ -76,3 +76,32 @@ def test_booleans_and_floats_are_read_back(tmp_path: Path) -> None:
     assert s.review_transcript is False  # 1 is not a boolean: default kept
     assert s.speech_rate == 2.0 and isinstance(s.speech_rate, float)
     assert s.llm_threads == Settings().llm_threads
+
+
+def test_settings_written_by_hearth_0_1_are_migrated_and_keep_every_choice(
+    tmp_path: Path,
+) -> None:
+    """tests/data/settings-0.1.0.json is the file Hearth 0.1.0 (settings schema 1) wrote for a
+    user who changed several things. A newer Hearth installed over it keeps every choice and
+    does not greet that user as a newcomer; the file is rewritten in the current schema."""
+    import json
+    import shutil
+
+    from app.settings import SCHEMA_VERSION, save_settings
+
+    path = tmp_path / "settings.json"
+    shutil.copyfile(Path(__file__).parents[1] / "data" / "settings-0.1.0.json", path)
+    old = json.loads(path.read_text(encoding="utf-8"))
+    assert old["schema_version"] == 1 and "welcome_seen" not in old
+    settings = load_settings(path)
+    assert settings.welcome_seen  # an existing user: no first-run welcome
+    assert settings.schema_version == SCHEMA_VERSION > 1
+    for key, value in old.items():
+        if key != "schema_version":
+            assert getattr(settings, key) == value, key
+    save_settings(path, settings)
+    again = json.loads(path.read_text(encoding="utf-8"))
+    assert again["schema_version"] == SCHEMA_VERSION and again["welcome_seen"] is True
+    assert load_settings(path) == settings
+    # A new user has no file: the welcome is due.
+    assert not load_settings(tmp_path / "none.json").welcome_seen
