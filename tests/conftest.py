@@ -19,6 +19,10 @@ __all__ = ["pulse"]  # one PulseAudio server per test session, for every test th
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parents[1]
 
+# tests/installed checks the installed package (`make test-installed`, after `make package`
+# and installing the .deb); the rest of the suite never needs it.
+collect_ignore = [] if os.environ.get("HEARTH_TEST_INSTALLED") else ["installed"]
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally when something is missing; fail under CI, where nothing may be skipped."""

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Install Hearth's desktop entry, AppStream metadata, icons and a `hearth` launcher for
-# the current user (or under $PREFIX), pointing at this checkout's .venv.
+# the current user (or under $PREFIX), no root needed. Two homes for it:
 #
-#   make run                             # once: creates .venv with everything installed
-#   packaging/linux/install.sh           # installs into ~/.local
-#   PREFIX=/usr/local sudo -E packaging/linux/install.sh
-#   packaging/linux/install.sh --uninstall
+#   in the unpacked tarball, as ./install-desktop-entry: the launcher runs the bundle beside it
+#   in a checkout, as packaging/linux/install.sh: the launcher runs the checkout's .venv
+#       make run                             # once: creates .venv with everything installed
+#       packaging/linux/install.sh           # installs into ~/.local
+#       PREFIX=/usr/local sudo -E packaging/linux/install.sh
+#   either one with --uninstall removes what it installed.
 #
 # Installs:
-#   $PREFIX/bin/hearth                                          launcher -> <repo>/.venv/bin/hearth
+#   $PREFIX/bin/hearth                                          launcher -> the bundle or .venv
 #   $PREFIX/share/applications/io.hearth.Hearth.desktop
 #   $PREFIX/share/metainfo/io.hearth.Hearth.metainfo.xml
 #   $PREFIX/share/icons/hicolor/scalable/apps/io.hearth.Hearth.svg
@@ -19,7 +21,22 @@ APP_ID=io.hearth.Hearth
 MARKER="# Hearth launcher, written by packaging/linux/install.sh"
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-repo=$(cd -- "$here/../.." && pwd -P)
+if [[ -f $here/hearth && -d $here/_internal ]]; then
+    # The unpacked tarball: hearth + _internal/ (PyInstaller), entry files in share/.
+    home=$here
+    target=$here/hearth
+    entry_dir=$here/share
+    icon_dir=$here/_internal/assets/icons
+    self=$here/${BASH_SOURCE[0]##*/}
+    before="keep this folder where it is (run this again after moving it)"
+else
+    home=$(cd -- "$here/../.." && pwd -P)
+    target=$home/.venv/bin/hearth
+    entry_dir=$here
+    icon_dir=$home/assets/icons
+    self=$here/install.sh
+    before="run 'make run' in $home first"
+fi
 prefix=${PREFIX:-$HOME/.local}
 bindir=$prefix/bin
 datadir=$prefix/share
@@ -35,8 +52,8 @@ usage() {
 Usage: ${0##*/} [--uninstall] [--force]
 
 Installs the Hearth desktop entry, metadata, icons and a 'hearth' launcher into
-\${PREFIX:-\$HOME/.local} (now: $prefix). The launcher runs $repo/.venv/bin/hearth,
-so run 'make run' in $repo first.
+\${PREFIX:-\$HOME/.local} (now: $prefix). The launcher runs $target:
+$before.
 
   --uninstall   remove what this script installed
   --force       replace an existing $launcher that this script did not write
@@ -100,18 +117,17 @@ uninstall() {
         echo "kept $launcher: it was not written by this script" >&2
     fi
     refresh_caches
-    echo "Hearth's desktop integration is uninstalled (the checkout and your data are untouched)."
+    echo "Hearth's desktop integration is uninstalled ($home and your data are untouched)."
 }
 
 install_all() {
     local force=$1
-    local target=$repo/.venv/bin/hearth
-    [[ -x $target ]] || die "$target not found: run 'make run' in $repo first"
+    [[ -x $target ]] || die "$target not found: $before"
     for f in "$APP_ID.desktop" "$APP_ID.metainfo.xml"; do
-        [[ -f $here/$f ]] || die "missing $here/$f"
+        [[ -f $entry_dir/$f ]] || die "missing $entry_dir/$f"
     done
     for f in hearth.svg hearth-256.png; do
-        [[ -f $repo/assets/icons/$f ]] || die "missing $repo/assets/icons/$f"
+        [[ -f $icon_dir/$f ]] || die "missing $icon_dir/$f"
     done
     if [[ -e $launcher ]] && ! is_our_launcher "$launcher" && [[ $force != yes ]]; then
         die "$launcher exists and was not written by this script (use --force to replace it)"
@@ -123,7 +139,7 @@ install_all() {
     {
         echo '#!/bin/sh'
         echo "$MARKER"
-        echo "# (remove it with: $(sh_quote "$here/install.sh") --uninstall)"
+        echo "# (remove it with: $(sh_quote "$self") --uninstall)"
         echo "exec $(sh_quote "$target") \"\$@\""
     } >"$tmp"
     chmod 755 -- "$tmp"
@@ -141,16 +157,16 @@ install_all() {
             TryExec=*) printf 'TryExec=%s\n' "${launcher//\\/\\\\}" ;;
             *) printf '%s\n' "$line" ;;
         esac
-    done <"$here/$APP_ID.desktop" >"$tmp"
+    done <"$entry_dir/$APP_ID.desktop" >"$tmp"
     chmod 644 -- "$tmp"
     mv -f -- "$tmp" "$desktop_file"
     echo "installed $desktop_file"
 
-    install -D -m 644 -- "$here/$APP_ID.metainfo.xml" "$metainfo_file"
+    install -D -m 644 -- "$entry_dir/$APP_ID.metainfo.xml" "$metainfo_file"
     echo "installed $metainfo_file"
-    install -D -m 644 -- "$repo/assets/icons/hearth.svg" "$icon_svg"
+    install -D -m 644 -- "$icon_dir/hearth.svg" "$icon_svg"
     echo "installed $icon_svg"
-    install -D -m 644 -- "$repo/assets/icons/hearth-256.png" "$icon_png"
+    install -D -m 644 -- "$icon_dir/hearth-256.png" "$icon_png"
     echo "installed $icon_png"
 
     refresh_caches
