@@ -256,6 +256,9 @@ class ModelRegistry:
         *,
         bundled_dir: Path | None = None,
     ) -> None:
+        """``bundled_dir``: the installation's folder of whole models (BUNDLED_DIR_NAME). With
+        the default manifest it is the one beside that manifest, when there is one; with a
+        manifest given explicitly, only the folder given here."""
         self.cache_dir = cache_dir
         self.models = manifest if manifest is not None else load_manifest()
         self.bundled_dir = bundled_dir if manifest is not None else default_bundled_dir()

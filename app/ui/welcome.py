@@ -172,8 +172,8 @@ class WelcomeDialog(QDialog):
         self.models_label = _text(
             f"<ul>{''.join(rows)}</ul>"
             + (
-                "All of them came with Hearth and were checked when it was installed; "
-                "<code>hearth doctor</code> checks them again."
+                "All of them are on this computer and ready; nothing is downloaded. "
+                "<code>hearth doctor</code> checks every file against its checksum."
                 if not missing
                 else f"{missing} model(s) need attention: <code>hearth doctor</code> says why."
             )
