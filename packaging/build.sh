@@ -56,11 +56,13 @@ HEARTH_STAGED_MODELS=$PWD/$MODELS HEARTH_LICENCES=$PWD/$LICENCES \
 BUNDLE=$WORK/bundle/hearth
 
 step "checking the bundle"
-# In its own empty home: the check must not lean on this machine's Hearth data or caches.
+# In its own empty home: the check must not lean on this machine's Hearth data or caches, nor
+# on a developer's HEARTH_* settings or Python path.
 check_home=$(mktemp -d)
 trap 'rm -rf "$check_home"' EXIT
-HOME=$check_home XDG_DATA_HOME=$check_home/data XDG_CACHE_HOME=$check_home/cache \
-    XDG_CONFIG_HOME=$check_home/config "$BUNDLE/hearth" doctor
+env -u PYTHONPATH -u HEARTH_DATA_DIR -u HEARTH_CACHE_DIR -u HEARTH_MANIFEST \
+    HOME="$check_home" XDG_DATA_HOME="$check_home/data" XDG_CACHE_HOME="$check_home/cache" \
+    XDG_CONFIG_HOME="$check_home/config" "$BUNDLE/hearth" doctor
 if compgen -G "$check_home/cache/Hearth/models/*/*" >/dev/null; then
     echo "build.sh: the bundle assembled models per user instead of using its own:" >&2
     ls -R "$check_home/cache/Hearth/models" >&2
