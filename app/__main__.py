@@ -564,8 +564,12 @@ def doctor(paths: Paths) -> int:
 
     settings = load_settings(paths.settings_file)
     print("Hearth doctor")
+    registry = ModelRegistry(paths.models_cache)
     print(f"  data folder:  {paths.data_dir}")
-    print(f"  model cache:  {paths.models_cache}")
+    if registry.bundled_dir is not None:  # an installed Hearth: every model comes with it
+        print(f"  models:       {registry.bundled_dir} (inside this installation)")
+    else:
+        print(f"  model cache:  {paths.models_cache}")
     print(f"  chat model:   {settings.model}  (fast: {FAST_MODEL})")
     switches = all(os.environ.get(k) == v for k, v in OFFLINE_ENVIRONMENT.items())
     print(
@@ -573,7 +577,6 @@ def doctor(paths: Paths) -> int:
         f"{'installed' if GUARD.installed else 'NOT installed'}"
     )
     print()
-    registry = ModelRegistry(paths.models_cache)
     failures = 0
     statuses = registry.status(verify=True)  # the whole point of asking: hash every file
     for status in statuses:

@@ -73,6 +73,7 @@ def test_doctor_verifies_every_bundled_model(hearth: str, home: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     check_doctor(done.stdout, INSTALLED.parent)
     assert f"data folder:  {home}/.local/share/Hearth" in done.stdout
+    assert f"models:       {BUNDLED} (inside this installation)" in done.stdout
     # Nothing was assembled or copied per user: the installation's own files were used.
     cache = home / ".cache" / "Hearth" / "models"
     assert not [p for p in cache.glob("*/*") if p.is_file()], list(cache.glob("**/*"))
