@@ -329,6 +329,17 @@ def open_memory_store(paths: Paths, settings: Settings) -> ChromaMemory:
     return ChromaMemory.open(paths.memory_dir)
 
 
+def availability(registry: ModelRegistry, model_id: str) -> tuple[bool, str]:
+    """Whether the model is installed whole (sizes, no hashing) and, when not, what to do."""
+    if registry.is_available(model_id):
+        return True, ""
+    try:
+        registry.resolve(model_id)  # fails at once, with the message naming what to install
+    except ModelError as exc:
+        return False, exc.message
+    return False, ""
+
+
 def chat_model_choices(registry: ModelRegistry) -> list[ModelChoice]:
     """The chat models of the manifest as the settings dialog lists them: what each is good
     at, its measured speed, and whether it is installed (or what to install)."""
@@ -336,13 +347,7 @@ def chat_model_choices(registry: ModelRegistry) -> list[ModelChoice]:
 
     out = []
     for spec in registry.of_kind("llm"):
-        ok = registry.is_available(spec.id)
-        problem = ""
-        if not ok:
-            try:
-                registry.resolve(spec.id)
-            except ModelError as exc:
-                problem = exc.message
+        ok, problem = availability(registry, spec.id)
         out.append(
             ModelChoice(
                 spec.id,
@@ -372,15 +377,7 @@ def model_lines(registry: ModelRegistry, settings: Settings) -> list[ModelLine]:
     in_use = {settings.model, FAST_MODEL, settings.stt_model, settings.voice}
     lines = []
     for spec in sorted(registry.models.values(), key=lambda m: m.id not in in_use):
-        problem = ""
-        ready = registry.is_available(spec.id)
-        if not ready:
-            try:
-                registry.resolve(spec.id)
-            except ModelError as exc:
-                problem = exc.message
-            else:
-                ready = True
+        ready, problem = availability(registry, spec.id)
         role = MODEL_ROLES.get(spec.kind, spec.kind)
         if spec.id == settings.model:
             role += " (in use)"
