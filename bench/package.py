@@ -83,21 +83,17 @@ def first_token(command: str) -> dict[str, float]:
 
 WINDOW_DRIVER = r"""
 import os, subprocess, sys, time
+from tests.installed.window_driver import find_window, xdotool
 command, home = sys.argv[1], sys.argv[2]
-env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "PYTHONPATH")}
 env["HOME"] = home
 started = time.monotonic()
 proc = subprocess.Popen([command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-window = ""
-while not window and time.monotonic() - started < 300:
-    window = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Hearth$"],
-                            capture_output=True, text=True).stdout.split()
-    window = window[-1] if window else ""
-    time.sleep(0.05)
+window = find_window("^Hearth$", 300, interval=0.05)
 shown = time.monotonic() - started
 time.sleep(3)  # settled: warm-up running, as a user starts typing
-subprocess.run(["xdotool", "windowfocus", "--sync", window])
-subprocess.run(["xdotool", "key", "ctrl+q"])
+xdotool("windowfocus", "--sync", window)
+xdotool("key", "ctrl+q")
 _pid, status, usage = os.wait4(proc.pid, 0)
 print(shown, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
 """
@@ -110,7 +106,7 @@ def window_shown(command: str) -> dict[str, float]:
         done = subprocess.run(
             ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, "-c", WINDOW_DRIVER,
              command, home],
-            env=dict(env, PATH=os.environ["PATH"]),
+            env=dict(env, PATH=os.environ["PATH"], PYTHONPATH=str(REPO)),
             capture_output=True,
             text=True,
             timeout=600,

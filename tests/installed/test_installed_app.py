@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -23,6 +24,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO, require
+from tests.e2e.test_cli import unshare_available
 from tests.installed.conftest import DESKTOP_ENTRY, INSTALLED, user_env
 from tests.wer import word_errors
 
@@ -80,11 +82,7 @@ def test_doctor_verifies_every_bundled_model(hearth: str, home: Path) -> None:
 
 
 def test_ask_answers_with_the_network_cut(hearth: str, home: Path) -> None:
-    require(
-        shutil.which("unshare") is not None
-        and subprocess.run(["unshare", "-n", "true"], check=False).returncode == 0,
-        "unshare -n (a private network namespace) is not permitted",
-    )
+    require(unshare_available(), "unshare -n (a private network namespace) is not permitted")
     report = home / "privacy.json"
     done = run(
         ["unshare", "-n", hearth, "ask", "What is the capital of France?"],
@@ -124,11 +122,7 @@ def test_personalization_trains_and_tests_an_adapter_with_the_network_cut(
     """Training runs in a second process of the same executable (a bundle has no `python
     -m`), with torch, PEFT and transformers' GGUF reader inside the bundle: two steps on the
     fast model, then the whole evaluation gate, all inside a network namespace with no network."""
-    require(
-        shutil.which("unshare") is not None
-        and subprocess.run(["unshare", "-n", "true"], check=False).returncode == 0,
-        "unshare -n (a private network namespace) is not permitted",
-    )
+    require(unshare_available(), "unshare -n (a private network namespace) is not permitted")
     usage = run([str(INSTALLED), "_personalization-worker"], home)
     assert usage.returncode == 2 and "JOB_DIR" in usage.stderr, usage.stdout + usage.stderr
     data = REPO / "tests" / "data" / "style_examples.jsonl"
@@ -171,14 +165,6 @@ def layout(png: Path) -> list[float]:
     """A coarse picture of the window: 48x30 blocks of mean brightness."""
     image = Image.open(png).convert("L").resize((48, 30), Image.Resampling.BOX)
     return [float(image.getpixel((x, y))) for y in range(30) for x in range(48)]  # type: ignore[arg-type]
-
-
-def correlation(a: list[float], b: list[float]) -> float:
-    mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
-    cov = sum((x - mean_a) * (y - mean_b) for x, y in zip(a, b, strict=True))
-    var_a = sum((x - mean_a) ** 2 for x in a)
-    var_b = sum((y - mean_b) ** 2 for y in b)
-    return float(cov / (var_a * var_b) ** 0.5)
 
 
 def open_on_x11(out: Path, name: str, command: list[str]) -> dict[str, object]:
@@ -226,7 +212,7 @@ def test_the_window_opens_from_the_menu_entry_as_the_checkout_draws_it(
         picture = layout(ours)
         spread = max(picture) - min(picture)
         assert spread > 60, f"{shot}: the installed app drew an almost blank window"
-        score = correlation(picture, layout(theirs))
+        score = statistics.correlation(picture, layout(theirs))  # Pearson's r
         assert score > 0.9, f"{shot}: layout differs from the checkout's (r={score:.2f})"
     keep = os.environ.get("HEARTH_SCREENSHOTS")
     if keep:

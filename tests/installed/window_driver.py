@@ -28,13 +28,13 @@ def xdotool(*args: str, timeout: float = 10) -> str:
     ).stdout.strip()
 
 
-def find_window(name: str, seconds: float) -> str:
+def find_window(name: str, seconds: float, *, interval: float = 0.25) -> str:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = xdotool("search", "--onlyvisible", "--name", name).split()
         if found:
             return found[-1]
-        time.sleep(0.25)
+        time.sleep(interval)
     raise SystemExit(f"no visible window named {name!r} after {seconds:.0f} s")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.settings import Paths, load_settings
 from app.ui.about import AboutDialog
+from app.ui.main_window import MainWindow
 from app.ui.welcome import WelcomeDialog, level_percent
 from app.workers.backend import ModelLine
 from PySide6.QtCore import Qt
@@ -36,9 +37,8 @@ def models() -> list[ModelLine]:
     return list(MODELS)
 
 
-def test_the_welcome_appears_once_and_never_again(
-    qtbot: QtBot, make_window: WindowFactory, paths: Paths
-) -> None:
+def first_start(qtbot: QtBot, make_window: WindowFactory) -> tuple[MainWindow, WelcomeDialog]:
+    """The window of a new user, with its welcome shown and taking the keys."""
     window = make_window(installed_models=models)
     window.show()
     dialog = window.show_welcome_if_new()
@@ -46,6 +46,13 @@ def test_the_welcome_appears_once_and_never_again(
     qtbot.waitUntil(dialog.isVisible)
     dialog.activateWindow()
     qtbot.waitUntil(dialog.isActiveWindow)  # where a new window's keys go
+    return window, dialog
+
+
+def test_the_welcome_appears_once_and_never_again(
+    qtbot: QtBot, make_window: WindowFactory, paths: Paths
+) -> None:
+    window, dialog = first_start(qtbot, make_window)
     assert dialog.step.text() == "Step 1 of 3"
     assert str(paths.data_dir) in dialog.data_label.text()
     first_page = " ".join(label.text() for label in dialog.findChildren(QLabel))
@@ -78,11 +85,7 @@ def test_the_welcome_appears_once_and_never_again(
 def test_escape_skips_the_welcome_and_it_does_not_come_back(
     qtbot: QtBot, make_window: WindowFactory, paths: Paths
 ) -> None:
-    window = make_window(installed_models=models)
-    window.show()
-    dialog = window.show_welcome_if_new()
-    assert dialog is not None
-    qtbot.waitUntil(dialog.isVisible)
+    window, dialog = first_start(qtbot, make_window)
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not dialog.isVisible())
     assert window.backend.settings.welcome_seen
