@@ -33,6 +33,21 @@ COPYLEFT = re.compile(r"\bL?GPL|General Public", re.IGNORECASE)
 QT_SOURCE = "https://download.qt.io/official_releases/qt/{minor}/{version}/single/"
 
 
+def shipped_distributions() -> list[metadata.Distribution]:
+    """The distributions of this environment that go into the bundle, once each by name: all
+    but the build tools (pip, setuptools, wheel, PyInstaller and its hooks). The spec copies
+    exactly these distributions' metadata; their licences are gathered here."""
+    out: list[metadata.Distribution] = []
+    seen: set[str] = set()
+    for dist in sorted(metadata.distributions(), key=lambda d: d.metadata["Name"].lower()):
+        key = dist.metadata["Name"].lower().replace("_", "-")
+        if key in seen or key in {"pip", "setuptools", "wheel"} or key.startswith("pyinstaller"):
+            continue
+        seen.add(key)
+        out.append(dist)
+    return out
+
+
 def licence_of(dist: metadata.Distribution) -> str:
     meta = dist.metadata
     text = meta.get("License-Expression") or ""
@@ -104,18 +119,11 @@ def main() -> int:
 
     rows: list[tuple[str, str, str]] = []
     copyleft: list[tuple[str, str, str]] = []
-    seen: set[str] = set()
-    for dist in sorted(metadata.distributions(), key=lambda d: d.metadata["Name"].lower()):
+    for dist in shipped_distributions():  # the bootloader's licence is written below
         name = dist.metadata["Name"]
-        key = name.lower().replace("_", "-")
-        if key in seen or key in {"pip", "setuptools", "wheel", "pyinstaller"}:
-            continue
-        if key.startswith("pyinstaller"):
-            continue  # build tools, not shipped (the bootloader's licence is below)
-        seen.add(key)
         licence = licence_of(dist)
         copy_licence_files(dist, dest / "python" / f"{name}-{dist.version}")
-        if key == "hearth":
+        if name.lower() == "hearth":
             continue
         rows.append((name, dist.version, licence))
         if COPYLEFT.search(licence):
