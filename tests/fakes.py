@@ -25,6 +25,7 @@ from app.core.ports import (
     OcrResult,
     Role,
     Scalar,
+    SearchHit,
     StoredMessage,
     Transcript,
 )
@@ -203,6 +204,34 @@ class MemoryConversationStore:
 
     def list_conversations(self, query: str = "") -> list[Conversation]:
         return [c for c in self.conversations.values() if query.lower() in c.title.lower()]
+
+    def search(self, query: str, limit: int = 100) -> list[SearchHit]:
+        """Substring matches, titles first (the real store ranks words with SQLite FTS5)."""
+        q = query.strip().lower()
+        if not q:
+            return []
+        hits = [
+            SearchHit(c.id, c.title, None, "", c.title, c.updated_at)
+            for c in self.conversations.values()
+            if q in c.title.lower()
+        ]
+        hits += [
+            SearchHit(
+                m.conversation_id,
+                self.conversations[m.conversation_id].title,
+                m.id,
+                m.role,
+                m.content,
+                m.created_at,
+            )
+            for m in self.stored
+            if q in m.content.lower() and m.role != "system"
+        ]
+        return hits[:limit]
+
+    def set_pinned(self, conversation_id: str, pinned: bool) -> None:
+        c = self.conversations[conversation_id]
+        self.conversations[conversation_id] = dataclasses.replace(c, pinned=pinned)
 
     def rename_conversation(self, conversation_id: str, title: str) -> None:
         self.calls.append("rename_conversation")

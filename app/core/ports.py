@@ -462,6 +462,21 @@ class Conversation:
     updated_at: float
     remember: bool = True
     """Its turns may be kept in memory (the user can say "don't remember this conversation")."""
+    pinned: bool = False
+    """Kept at the top of the list."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A conversation found by its title (``message_id`` None) or one of its messages."""
+
+    conversation_id: str
+    title: str
+    message_id: int | None
+    role: str
+    snippet: str
+    """The matching text around the words found, each between \\x02 and \\x03."""
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +499,12 @@ class ConversationStore(Protocol):
     def list_conversations(self, query: str = "") -> list[Conversation]: ...
 
     def rename_conversation(self, conversation_id: str, title: str) -> None: ...
+
+    def search(self, query: str, limit: int = 100) -> list[SearchHit]:
+        """Titles and message text holding ``query``; best first."""
+        ...
+
+    def set_pinned(self, conversation_id: str, pinned: bool) -> None: ...
 
     def set_remember(self, conversation_id: str, remember: bool) -> None: ...
 

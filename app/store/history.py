@@ -8,6 +8,7 @@ threads of the app behind a lock (SQLite serialises writers anyway).
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -18,16 +19,40 @@ from pathlib import Path
 from typing import Any, cast
 
 from app.core.errors import StoreError
-from app.core.ports import Conversation, Role, StoredMessage
+from app.core.ports import Conversation, Role, SearchHit, StoredMessage
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# The words of every user message and reply, kept in step with `messages` by triggers inside
+# the same transactions, so a search never shows a message the history lost nor misses one it
+# kept. An edited reply is found by what the chat shows: its edited text. porter + unicode61
+# without diacritics: "reminders" finds "reminder", "cafe" finds "café".
+SEARCH_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5(
+    text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS message_search_add AFTER INSERT ON messages
+WHEN new.role != 'system' BEGIN
+    INSERT INTO message_search (rowid, text)
+    VALUES (new.id, COALESCE(NULLIF(json_extract(new.meta, '$.edited'), ''), new.content));
+END;
+CREATE TRIGGER IF NOT EXISTS message_search_change AFTER UPDATE OF content, meta ON messages
+WHEN new.role != 'system' BEGIN
+    DELETE FROM message_search WHERE rowid = old.id;
+    INSERT INTO message_search (rowid, text)
+    VALUES (new.id, COALESCE(NULLIF(json_extract(new.meta, '$.edited'), ''), new.content));
+END;
+CREATE TRIGGER IF NOT EXISTS message_search_drop AFTER DELETE ON messages BEGIN
+    DELETE FROM message_search WHERE rowid = old.id;
+END;
+"""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    remember INTEGER NOT NULL DEFAULT 1
+    remember INTEGER NOT NULL DEFAULT 1,
+    pinned INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -40,12 +65,22 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
 CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations(updated_at DESC);
 """
-
-
+FILL_SEARCH = """
+INSERT INTO message_search (rowid, text)
+SELECT id, COALESCE(NULLIF(json_extract(meta, '$.edited'), ''), content) FROM messages
+WHERE role != 'system';
+"""
 MIGRATIONS = {
     # 1 -> 2: a conversation can be kept out of memory ("don't remember this conversation").
     2: "ALTER TABLE conversations ADD COLUMN remember INTEGER NOT NULL DEFAULT 1;",
+    # 2 -> 3: search inside messages (filled from the history once), pinned conversations.
+    3: "ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;",
 }
+MIGRATED_SEARCH = 3
+"""The migration after which the search table is created and filled."""
+SEARCH_LIMIT = 100
+MARK_START, MARK_END = "\x02", "\x03"
+"""Around each matched word in a :class:`SearchHit` snippet (the UI turns them into bold)."""
 
 
 class SqliteConversationStore:
@@ -81,11 +116,13 @@ class SqliteConversationStore:
         if version == 0:
             with self._lock:
                 self._db.executescript(
-                    f"BEGIN; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    f"BEGIN; {SCHEMA} {SEARCH_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 )
         elif version < SCHEMA_VERSION:
             with self._lock:
                 steps = "".join(MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1))
+                if version < MIGRATED_SEARCH:
+                    steps += SEARCH_SCHEMA + FILL_SEARCH
                 self._db.executescript(
                     f"BEGIN; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 )
@@ -139,17 +176,58 @@ class SqliteConversationStore:
         return _conversation(rows[0]) if rows else None
 
     def list_conversations(self, query: str = "") -> list[Conversation]:
+        """Pinned conversations first, then the most recently used."""
         query = query.strip()
         if query:
-            pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             rows = self._query(
                 "SELECT * FROM conversations WHERE title LIKE ? ESCAPE '\\' "
-                "ORDER BY updated_at DESC",
-                ("%" + pattern + "%",),
+                "ORDER BY pinned DESC, updated_at DESC",
+                (_like_pattern(query),),
             )
         else:
-            rows = self._query("SELECT * FROM conversations ORDER BY updated_at DESC")
+            rows = self._query("SELECT * FROM conversations ORDER BY pinned DESC, updated_at DESC")
         return [_conversation(r) for r in rows]
+
+    def search(self, query: str, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+        """Conversations whose title holds ``query`` (most recent first), then messages holding
+        all its words (the last one as a prefix, as it is typed), best match first; an empty
+        list when nothing matches."""
+        words = search_words(query)
+        if not words:
+            return []
+        titled = self._query(
+            "SELECT id, title, updated_at FROM conversations WHERE title LIKE ? ESCAPE '\\' "
+            "ORDER BY updated_at DESC LIMIT ?",
+            (_like_pattern(query.strip()), limit),
+        )
+        hits = [
+            SearchHit(r["id"], r["title"], None, "", _mark_title(r["title"], query), at)
+            for r in titled
+            for at in [r["updated_at"]]
+        ]
+        match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
+        rows = self._query(
+            "SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, "
+            "snippet(message_search, 0, ?, ?, '…', 16) AS snippet "
+            "FROM message_search JOIN messages m ON m.id = message_search.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE message_search MATCH ? ORDER BY bm25(message_search), m.id DESC LIMIT ?",
+            (MARK_START, MARK_END, match.strip(), max(0, limit - len(hits))),
+        )
+        hits += [
+            SearchHit(
+                r["conversation_id"], r["title"], r["id"], r["role"], r["snippet"], r["created_at"]
+            )
+            for r in rows
+        ]
+        return hits
+
+    def set_pinned(self, conversation_id: str, pinned: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE conversations SET pinned = ? WHERE id = ?",
+                (int(pinned), conversation_id),
+            )
 
     def set_remember(self, conversation_id: str, remember: bool) -> None:
         with self._tx() as db:
@@ -234,9 +312,33 @@ class SqliteConversationStore:
             self._db.close()
 
 
+def search_words(query: str) -> list[str]:
+    """The words of a search as FTS5 sees them (letters and digits; quotes and operators are
+    text, never syntax)."""
+    return re.findall(r"\w+", query.lower())
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _mark_title(title: str, query: str) -> str:
+    at = title.lower().find(query.strip().lower())
+    if at < 0:
+        return title
+    end = at + len(query.strip())
+    return f"{title[:at]}{MARK_START}{title[at:end]}{MARK_END}{title[end:]}"
+
+
 def _conversation(row: sqlite3.Row) -> Conversation:
     return Conversation(
-        row["id"], row["title"], row["created_at"], row["updated_at"], bool(row["remember"])
+        row["id"],
+        row["title"],
+        row["created_at"],
+        row["updated_at"],
+        bool(row["remember"]),
+        bool(row["pinned"]),
     )
 
 

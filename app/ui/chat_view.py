@@ -33,6 +33,8 @@ RENDER_INTERVAL_MS = 40
 """Streaming tokens are coalesced: the Markdown is re-rendered at most this often."""
 INDENT = 72
 """Space kept on the other side of a bubble, so the two voices are told apart."""
+FOUND_MARK_MS = 2500
+"""How long a message found by a search stays outlined."""
 
 
 class ImageViewer(QDialog):
@@ -401,6 +403,8 @@ class ChatView(QScrollArea):
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
         self._render_timer.timeout.connect(self._render_pending)
         self._follow = True
+        self._reveal: MessageBubble | None = None
+        """A message shown from a search: kept in view while the layout settles."""
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
 
@@ -417,6 +421,7 @@ class ChatView(QScrollArea):
             self._discard(bubble)
         self._placeholder.show()
         self._follow = True
+        self._reveal = None
 
     def add_message(self, role: str, text: str, footer: str = "") -> MessageBubble:
         self._placeholder.hide()
@@ -443,6 +448,7 @@ class ChatView(QScrollArea):
             row_layout.addSpacing(INDENT)
         self._layout.insertWidget(self._layout.count() - 1, row)
         self._follow = True
+        self._reveal = None
         return bubble
 
     # -- streaming reply ------------------------------------------------------------------------
@@ -514,5 +520,37 @@ class ChatView(QScrollArea):
         self._follow = value >= bar.maximum() - 24
 
     def _range_changed(self, _low: int, high: int) -> None:
-        if self._follow:
+        if self._reveal is not None:
+            self._reveal_now()
+        elif self._follow:
             self.verticalScrollBar().setValue(high)
+
+    def show_message(self, message_id: int) -> MessageBubble | None:
+        """Scroll to the stored message ``message_id`` (a search result), mark it for a moment
+        and put the keyboard focus on its text; None if this conversation has no such
+        message."""
+        bubble = next((b for b in self.bubbles() if b.message_id == message_id), None)
+        if bubble is None:
+            return None
+        self._follow = False
+        self._reveal = bubble
+        self._reveal_now()
+        QTimer.singleShot(0, self._reveal_now)  # again once the new bubbles are laid out
+        bubble.setProperty("found", True)
+        bubble.style().polish(bubble)
+        QTimer.singleShot(FOUND_MARK_MS, lambda: _unmark(bubble))
+        bubble.body.setFocus(Qt.FocusReason.OtherFocusReason)
+        return bubble
+
+    def _reveal_now(self) -> None:
+        if self._reveal is not None:
+            self._layout.activate()
+            self.ensureWidgetVisible(self._reveal, 0, 24)
+
+
+def _unmark(bubble: MessageBubble) -> None:
+    try:
+        bubble.setProperty("found", False)
+        bubble.style().polish(bubble)
+    except RuntimeError:  # the conversation was closed meanwhile
+        pass

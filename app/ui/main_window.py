@@ -9,8 +9,9 @@ MemoryActions`. Failures of background work arrive through the one default route
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QStandardPaths, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -21,6 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -33,7 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import AssistantError
+from app.core.export import conversation_markdown, export_file_name, shown_text
 from app.core.images import stored_images
+from app.fsutil import atomic_write_text
 from app.ui.about import AboutDialog
 from app.ui.agenda import AgendaWindow
 from app.ui.alarm_alerts import AlarmAlerts
@@ -134,6 +138,9 @@ class MainWindow(QMainWindow):
         self.conversations.delete_requested.connect(self._delete)
         self.conversations.remember_changed.connect(self._set_remember)
         self.conversations.search_changed.connect(lambda _q: self.refresh_conversations())
+        self.conversations.hit_chosen.connect(self.open_hit)
+        self.conversations.pin_changed.connect(self._set_pinned)
+        self.conversations.export_requested.connect(self.export_conversation)
         self.composer.send_requested.connect(self.send)
         self.chat.citation_clicked.connect(self.memory.open_citation)
         self.chat.answered.connect(self.send)
@@ -302,6 +309,14 @@ class MainWindow(QMainWindow):
             edit_menu, "&Find conversation", self._focus_search, QKeySequence.StandardKey.Find
         )
         self._action(edit_menu, "&Rename", self.conversations.rename_current, None, fallback="F2")
+        self._action(edit_menu, "&Pin or unpin", self.conversations.pin_current, None)
+        self._action(
+            edit_menu,
+            "&Export as Markdown…",
+            lambda: self.export_conversation(),  # noqa: PLW0108 - triggered passes a bool
+            QKeySequence.StandardKey.SaveAs,
+            fallback="Ctrl+Shift+S",
+        )
         self._action(edit_menu, "&Delete…", self.conversations.delete_current, None)
         self.stop_action = self._action(edit_menu, "S&top reply", self.stop, None, fallback="Esc")
         if self.backend.memory_service is not None:
@@ -405,11 +420,14 @@ class MainWindow(QMainWindow):
     def refresh_conversations(self) -> None:
         query = self.conversations.search.text()
         try:
-            items = self.backend.store.list_conversations(query)
+            items = self.backend.store.list_conversations()
+            hits = self.backend.store.search(query) if query.strip() else []
         except AssistantError as exc:
             self.show_error(exc)
             return
         self.conversations.set_conversations(items, self.conversation_id)
+        if query.strip():
+            self.conversations.show_results(hits, query)
         current = next((c for c in items if c.id == self.conversation_id), None)
         self.setWindowTitle(f"{current.title} — Hearth" if current and current.title else "Hearth")
 
@@ -436,8 +454,7 @@ class MainWindow(QMainWindow):
         for m in messages:
             footer = "Stopped" if m.meta.get("cancelled") else ""
             edited = m.meta.get("edited") if m.role == "assistant" else None
-            shown = edited if isinstance(edited, str) and edited.strip() else m.content
-            bubble = self.chat.add_message(m.role, shown, footer)
+            bubble = self.chat.add_message(m.role, shown_text(m), footer)
             bubble.message_id = m.id
             rating = m.meta.get("rating")
             if edited or rating in (1, -1):
@@ -467,6 +484,61 @@ class MainWindow(QMainWindow):
                 )
         self.backend.remember(last_conversation=conversation_id)
         self.refresh_conversations()
+
+    def open_hit(self, conversation_id: str, message_id: int) -> None:
+        """A search result: its conversation, scrolled to the message (-1: a title match)."""
+        self.open_conversation(conversation_id)
+        if conversation_id == self.conversation_id and message_id >= 0:
+            self.chat.show_message(message_id)
+
+    def _set_pinned(self, conversation_id: str, pinned: bool) -> None:
+        try:
+            self.backend.store.set_pinned(conversation_id, pinned)
+        except AssistantError as exc:
+            self.show_error(exc)
+        self.refresh_conversations()
+
+    def export_conversation(self, conversation_id: str = "") -> Path | None:
+        """Save a conversation (the open one by default) as Markdown where the user chooses."""
+        conversation_id = conversation_id or self.conversation_id
+        if not conversation_id:
+            self._status("Nothing to export yet: this conversation has no messages.")
+            return None
+        try:
+            conversation = self.backend.store.get_conversation(conversation_id)
+            messages = self.backend.store.messages(conversation_id)
+        except AssistantError as exc:
+            self.show_error(exc)
+            return None
+        if conversation is None:
+            return None
+        folder = Path(
+            QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+            or Path.home()
+        )
+        chosen = self.ask_save_path(
+            "Export conversation as Markdown",
+            folder / export_file_name(conversation),
+            "Markdown (*.md);;Text (*.txt)",
+        )
+        if chosen is None:
+            return None
+        try:
+            atomic_write_text(chosen, conversation_markdown(conversation, messages))
+        except OSError as exc:
+            self.notifications.show_message(
+                f"The conversation could not be saved to {chosen}: {exc.strerror or exc}. "
+                "Choose another folder, or free some space.",
+                level="error",
+            )
+            return None
+        self._status(f"Exported to {chosen}")
+        return chosen
+
+    def ask_save_path(self, title: str, suggested: Path, filters: str) -> Path | None:
+        """The file dialog (tests replace this method)."""
+        name, _ = QFileDialog.getSaveFileName(self, title, str(suggested), filters)
+        return Path(name) if name else None
 
     def _rename(self, conversation_id: str, title: str) -> None:
         try:

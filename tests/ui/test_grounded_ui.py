@@ -98,7 +98,7 @@ def test_a_conversation_kept_out_of_memory(
     assert memory.store.count("turn") == 1
     monkeypatch.setattr(window.conversations, "confirm_forget", lambda _title: True)
     window.conversations.set_remember_current(False)
-    qtbot.waitUntil(lambda: "(not remembered)" in window.conversations.list.item(0).text())
+    qtbot.waitUntil(lambda: "(not remembered)" in window.conversations.titles()[0])
     assert memory.store.count("turn") == 0
     send(qtbot, window, "we will stay in Keswick")
     wait_turn(qtbot, window)

@@ -32,8 +32,8 @@ def test_type_send_and_the_reply_streams_in(qtbot: QtBot, make_window: WindowFac
         ("assistant", "Paris is the capital of France."),
     ]
     assert window.composer.send_button.isVisible()
-    items = window.conversations.list
-    assert items.count() == 1 and items.item(0).text() == "What is the capital of France?"
+    assert window.conversations.titles() == ["What is the capital of France?"]
+    assert window.conversations.headings() == ["Today"]
     assert window.windowTitle() == "What is the capital of France? — Hearth"
     assert window.speed_label.text().endswith("tok/s")
 
@@ -97,11 +97,11 @@ def test_conversations_switch_and_persist_across_restart(
     wait_turn(qtbot, window)
     second_id = window.conversation_id
     assert first_id != second_id
-    assert window.conversations.list.count() == 2
+    assert len(window.conversations.ids()) == 2
 
     # Switch back by clicking the first conversation in the list.
-    row = window.conversations.ids().index(first_id)
-    item = window.conversations.list.item(row)
+    item = window.conversations.item_for(first_id)
+    assert item is not None
     rect = window.conversations.list.visualItemRect(item)
     qtbot.mouseClick(
         window.conversations.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center()
@@ -132,31 +132,37 @@ def test_search_rename_and_delete(qtbot: QtBot, make_window: WindowFactory) -> N
         window.new_conversation()
         send(qtbot, window, topic)
         wait_turn(qtbot, window)
-    qtbot.keyClicks(window.conversations.search, "holiday")
-    titles = [
-        window.conversations.list.item(i).text() for i in range(window.conversations.list.count())
-    ]
-    assert sorted(titles) == ["Holiday photos", "Holiday plans"]
-    window.conversations.search.clear()
-    assert window.conversations.list.count() == 3
+    listed = window.conversations
+    qtbot.keyClicks(listed.search, "holiday")
+    qtbot.waitUntil(lambda: listed.pages.currentWidget() is listed.results, timeout=3000)
+    found = {conv for conv, _message in listed.hits()}
+    assert {window.backend.store.get_conversation(c).title for c in found} == {  # type: ignore[union-attr]
+        "Holiday plans",
+        "Holiday photos",
+    }
+    listed.search.clear()
+    assert listed.pages.currentWidget() is listed.list and len(listed.ids()) == 3
 
     # Rename in place.
-    lst = window.conversations.list
-    lst.setCurrentRow(0)
-    item = lst.currentItem()
-    conv_id = window.conversations.current_id()
+    lst = listed.list
+    item = listed.item_for(listed.ids()[0])
+    assert item is not None
+    lst.setCurrentItem(item)
+    conv_id = listed.current_id()
     item.setText("Renamed")
     assert window.backend.store.get_conversation(conv_id).title == "Renamed"  # type: ignore[union-attr]
 
     # Delete with confirmation (the dialog is answered "yes").
-    window.conversations.confirm_delete = lambda title: True  # type: ignore[method-assign]
-    lst.setCurrentRow(0)
-    doomed = window.conversations.current_id()
+    listed.confirm_delete = lambda title: True  # type: ignore[method-assign]
+    first = listed.item_for(listed.ids()[0])
+    assert first is not None
+    lst.setCurrentItem(first)
+    doomed = listed.current_id()
     lst.setFocus()
     qtbot.keyClick(lst, Qt.Key.Key_Delete)
-    assert doomed not in window.conversations.ids()
+    assert doomed not in listed.ids()
     assert window.backend.store.get_conversation(doomed) is None
-    assert lst.count() == 2
+    assert len(listed.ids()) == 2
 
 
 def test_engine_error_shows_a_notification_and_keeps_the_question(

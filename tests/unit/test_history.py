@@ -101,3 +101,74 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
         newest = store.list_conversations()[0]
         assert len(store.messages(newest.id)) >= acknowledged + 1
         store.close()
+
+
+def test_search_finds_words_inside_messages_best_first_and_keeps_in_step(tmp_path: Path) -> None:
+    store = SqliteConversationStore(tmp_path / "h.sqlite3")
+    trip = store.create_conversation("Weekend plans")
+    other = store.create_conversation("Shopping")
+    store.add_message(trip.id, "user", "What should I see in Paris in two days?")
+    reply = store.add_message(trip.id, "assistant", "The Louvre, then a walk along the Seine.")
+    store.add_message(other.id, "user", "Remind me to buy milk")
+    store.add_message(other.id, "system", "paris is never found in a system message")
+
+    hits = store.search("paris")
+    assert [(h.conversation_id, h.role) for h in hits] == [(trip.id, "user")]
+    assert "\x02Paris\x03" in hits[0].snippet and hits[0].title == "Weekend plans"
+    assert [h.message_id for h in store.search("louv")] == [reply.id]  # typed so far: a prefix
+    assert store.search("reminders milk")[0].conversation_id == other.id  # porter stems
+    # Quotes, brackets and stars are not FTS5 syntax here (no error), and OR is a word.
+    assert [h.message_id for h in store.search('"Seine")*')] == [reply.id]
+    assert store.search("seine OR milk") == []
+    assert store.search("zanzibar") == [] and store.search("  ") == []
+
+    # A title match comes first, without a message.
+    titled = store.search("shopping")
+    assert titled[0].message_id is None and titled[0].conversation_id == other.id
+
+    # An edited reply is found by what it now says; a deleted conversation not at all.
+    store.update_meta(reply.id, {"edited": "The Orsay museum instead."})
+    assert store.search("louvre") == [] and [h.message_id for h in store.search("orsay")] == [
+        reply.id
+    ]
+    store.delete_conversation(trip.id)
+    assert store.search("orsay") == [] and store.search("paris") == []
+
+
+def test_pinned_conversations_come_first(tmp_path: Path) -> None:
+    store = SqliteConversationStore(tmp_path / "h.sqlite3")
+    old = store.create_conversation("Old but important")
+    new = store.create_conversation("Recent")
+    store.add_message(new.id, "user", "hello")
+    assert [c.id for c in store.list_conversations()] == [new.id, old.id]
+    store.set_pinned(old.id, True)
+    listed = store.list_conversations()
+    assert [c.id for c in listed] == [old.id, new.id] and listed[0].pinned
+    store.set_pinned(old.id, False)
+    assert [c.id for c in store.list_conversations()] == [new.id, old.id]
+
+
+def test_a_schema_2_history_gains_search_over_what_it_already_holds(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "h.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE conversations (id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL, updated_at REAL NOT NULL,
+            remember INTEGER NOT NULL DEFAULT 1);
+        CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+            content TEXT NOT NULL, created_at REAL NOT NULL, meta TEXT NOT NULL DEFAULT '{}');
+        INSERT INTO conversations VALUES ('c1', 'Old chat', 1.0, 2.0, 1);
+        INSERT INTO messages (conversation_id, role, content, created_at, meta)
+            VALUES ('c1', 'assistant', 'Kyoto in autumn', 1.5, '{"edited": "Kyoto in spring"}');
+        PRAGMA user_version = 2;
+        """
+    )
+    db.close()
+    store = SqliteConversationStore(path)
+    assert [h.snippet for h in store.search("kyoto")] == ["\x02Kyoto\x03 in spring"]
+    assert not store.get_conversation("c1").pinned  # type: ignore[union-attr]
