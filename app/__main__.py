@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
+from app import __version__  # noqa: E402
 from app.launch import PERSONALIZATION_WORKER  # noqa: E402
 from app.settings import FAST_MODEL, MODEL_ALIASES, Paths, load_settings  # noqa: E402
 from app.terminal import ProgressLine, ctrl_c_cancels, safe  # noqa: E402
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="hearth",
         description="Hearth: a private assistant that runs entirely on this computer.",
     )
+    parser.add_argument("--version", action="version", version=f"Hearth {__version__}")
     parser.add_argument("--data-dir", help="folder for conversations, settings and logs")
     parser.add_argument(
         "--background",

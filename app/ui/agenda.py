@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut, QTextCharFormat
+from PySide6.QtGui import QFont, QTextCharFormat
 from PySide6.QtWidgets import (
     QCalendarWidget,
     QComboBox,
@@ -39,6 +39,7 @@ from app.core.tools.alarm_tools import describe_line
 from app.core.tools.alarms import Alarm
 from app.core.tools.calendar import Occurrence
 from app.core.tools.calendar_tools import day_words, span
+from app.ui import shortcuts
 from app.workers.alarms import AlarmScheduler
 
 log = logging.getLogger(__name__)
@@ -111,10 +112,8 @@ class AgendaWindow(QWidget):
         self._timer.timeout.connect(self.refresh)
         alarms.changed.connect(self.refresh)
         alarms.rang.connect(lambda _fired: self.refresh())
-        close = QShortcut(QKeySequence("Esc"), self)
-        close.activated.connect(self.close)
-        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self)
-        delete.activated.connect(self._delete_current)
+        shortcuts.shortcut(self, "Close the window", self.close)
+        shortcuts.shortcut(self, "Delete the selected entry", self._delete_current)
 
     # -- calendar -----------------------------------------------------------------------------
 

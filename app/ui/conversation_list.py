@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.ports import Conversation, SearchHit
+from app.ui import shortcuts
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 REMEMBER_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -118,10 +119,8 @@ class ConversationList(QWidget):
         self.list.currentItemChanged.connect(self._current_changed)
         self.list.itemChanged.connect(self._item_edited)
         self.pages.addWidget(self.list)
-        delete = QAction("Delete conversation", self.list)
-        delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        delete = shortcuts.action(self.list, "Delete conversation", self.delete_current)
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.triggered.connect(self.delete_current)
         self.list.addAction(delete)
 
         self.results = QListWidget(self)

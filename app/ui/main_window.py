@@ -9,6 +9,7 @@ MemoryActions`. Failures of background work arrive through the one default route
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QStandardPaths, Qt, Signal
@@ -18,7 +19,6 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
-    QShortcut,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,6 +38,7 @@ from app.core.errors import AssistantError
 from app.core.export import conversation_markdown, export_file_name, shown_text
 from app.core.images import stored_images
 from app.fsutil import atomic_write_text
+from app.ui import shortcuts
 from app.ui.about import AboutDialog
 from app.ui.agenda import AgendaWindow
 from app.ui.alarm_alerts import AlarmAlerts
@@ -51,6 +52,7 @@ from app.ui.memory_browser import MemoryBrowser
 from app.ui.notifications import NotificationArea
 from app.ui.personalization_page import EditReplyDialog, PersonalizationDialog
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.shortcuts import ShortcutsDialog
 from app.ui.talk_keys import TalkKeys
 from app.ui.theme import apply_theme
 from app.ui.turn_presenter import TurnPresenter
@@ -288,94 +290,58 @@ class MainWindow(QMainWindow):
     # -- menus and shortcuts ---------------------------------------------------------------------
 
     def _build_menu(self) -> None:
+        """Menus and keys; every key comes from app.ui.shortcuts.KEYS (Help lists the same)."""
         file_menu = self.menuBar().addMenu("&File")
-        self.new_action = self._action(
-            file_menu, "&New conversation", self.new_conversation, QKeySequence.StandardKey.New
-        )
+        self.new_action = self._action(file_menu, "&New conversation", self.new_conversation)
         file_menu.addSeparator()
-        self._action(
-            file_menu,
-            "&Settings…",
-            self.open_settings,
-            QKeySequence.StandardKey.Preferences,
-            fallback="Ctrl+,",
-        )
+        self._action(file_menu, "&Settings…", self.open_settings)
         file_menu.addSeparator()
-        self._action(
-            file_menu, "&Quit", self.quit, QKeySequence.StandardKey.Quit, fallback="Ctrl+Q"
-        )
+        self._action(file_menu, "&Quit", self.quit)
         edit_menu = self.menuBar().addMenu("&Conversation")
-        self._action(
-            edit_menu, "&Find conversation", self._focus_search, QKeySequence.StandardKey.Find
-        )
-        self._action(edit_menu, "&Rename", self.conversations.rename_current, None, fallback="F2")
-        self._action(edit_menu, "&Pin or unpin", self.conversations.pin_current, None)
-        self._action(
-            edit_menu,
-            "&Export as Markdown…",
-            lambda: self.export_conversation(),  # noqa: PLW0108 - triggered passes a bool
-            QKeySequence.StandardKey.SaveAs,
-            fallback="Ctrl+Shift+S",
-        )
-        self._action(edit_menu, "&Delete…", self.conversations.delete_current, None)
-        self.stop_action = self._action(edit_menu, "S&top reply", self.stop, None, fallback="Esc")
+        self._action(edit_menu, "&Find in conversations", self._focus_search)
+        self._action(edit_menu, "&Rename", self.conversations.rename_current)
+        self._action(edit_menu, "&Pin or unpin", self.conversations.pin_current)
+        self._action(edit_menu, "&Export as Markdown…", self.export_conversation)
+        self._action(edit_menu, "&Delete…", self.conversations.delete_current)
+        self.stop_action = self._action(edit_menu, "S&top reply", self.stop)
         if self.backend.memory_service is not None:
             memory_menu = self.menuBar().addMenu("&Memory")
-            self._action(memory_menu, "&Browse memory…", self.open_memory, None, fallback="Ctrl+M")
-            self._action(
-                memory_menu,
-                "Add a &folder…",
-                lambda: self.open_memory(tab="Folders"),
-                None,
-            )
+            self._action(memory_menu, "&Browse memory…", self.open_memory)
+            self._action(memory_menu, "Add a &folder…", lambda: self.open_memory(tab="Folders"))
         if self.alarms is not None:
             agenda_menu = self.menuBar().addMenu("&Agenda")
+            self._action(agenda_menu, "&Calendar…", self.open_agenda)
             self._action(
-                agenda_menu,
-                "&Calendar…",
-                lambda: self.open_agenda(),  # noqa: PLW0108 - triggered passes a bool
-                None,
-                fallback="Ctrl+Shift+A",
-            )
-            self._action(
-                agenda_menu,
-                "&Timers and reminders…",
-                lambda: self.open_agenda("Reminders"),
-                None,
-                fallback="Ctrl+Shift+R",
+                agenda_menu, "&Timers and reminders…", lambda: self.open_agenda("Reminders")
             )
         if self.backend.personalization is not None:
             personal_menu = self.menuBar().addMenu("&Personalize")
-            self._action(
-                personal_menu,
-                "&Personalization…",
-                lambda: self.open_personalization(),  # noqa: PLW0108 - triggered passes a bool
-                None,
-                fallback="Ctrl+Shift+P",
-            )
+            self._action(personal_menu, "&Personalization…", self.open_personalization)
         help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&About Hearth", self._about, None)
-        focus = QShortcut(QKeySequence("Ctrl+L"), self)
-        focus.activated.connect(self.composer.input.setFocus)
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts)
+        self._action(help_menu, "&About Hearth", self._about)
+        shortcuts.shortcut(self, "Go to the &message box", self.composer.input.setFocus)
 
-    def _action(
-        self,
-        menu: object,
-        text: str,
-        slot: object,
-        key: QKeySequence.StandardKey | None,
-        *,
-        fallback: str = "",
-    ) -> QAction:
-        action = QAction(text, self)
-        shortcuts = QKeySequence.keyBindings(key) if key is not None else []
-        if not shortcuts and fallback:
-            shortcuts = [QKeySequence(fallback)]
-        if shortcuts:
-            action.setShortcuts(shortcuts)
-        action.triggered.connect(slot)
-        menu.addAction(action)  # type: ignore[attr-defined]
-        return action
+    def _action(self, menu: QMenu, name: str, slot: Callable[[], object]) -> QAction:
+        """A menu entry; its keys, if it has any, come from the shortcut table."""
+        if name in shortcuts.KEYS:
+            made = shortcuts.action(self, name, slot)
+        else:
+            made = QAction(name, self)
+            made.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(made)
+        return made
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(
+            QKeySequence(self.backend.settings.talk_shortcut).toString(
+                QKeySequence.SequenceFormat.NativeText
+            ),
+            self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def _focus_search(self) -> None:
         self.conversations.search.setFocus()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.core.documents import IndexProgress, IndexReport
 from app.core.durations import rough_duration
 from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord
+from app.ui import shortcuts
 from app.workers.jobs import Job
 from app.workers.memory_service import MemoryService
 
@@ -100,8 +101,8 @@ class MemoryBrowser(QWidget):
         service.error.connect(lambda exc: self.status.setText(getattr(exc, "message", str(exc))))
         service.index_progress.connect(self._index_progress)
         service.index_finished.connect(self._index_finished)
-        QShortcut(QKeySequence.StandardKey.Find, self).activated.connect(self.search.setFocus)
-        QShortcut(QKeySequence("Esc"), self).activated.connect(self.close)
+        shortcuts.shortcut(self, "Search memory", self.search.setFocus)
+        shortcuts.shortcut(self, "Close memory", self.close)
         self.refresh()
         self.refresh_folders()
         if service.indexing:
@@ -152,9 +153,7 @@ class MemoryBrowser(QWidget):
         header.resizeSection(2, 240)
         self.table.setColumnHidden(MATCH, True)
         self.table.itemSelectionChanged.connect(self._selected)
-        QShortcut(QKeySequence.StandardKey.Delete, self.table).activated.connect(
-            self.delete_selected
-        )
+        shortcuts.shortcut(self.table, "Forget the selected memories", self.delete_selected)
         detail = QWidget(splitter)
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(0, 0, 0, 0)

@@ -116,6 +116,7 @@ def test_search_finds_words_inside_messages_best_first_and_keeps_in_step(tmp_pat
     assert [(h.conversation_id, h.role) for h in hits] == [(trip.id, "user")]
     assert "\x02Paris\x03" in hits[0].snippet and hits[0].title == "Weekend plans"
     assert [h.message_id for h in store.search("louv")] == [reply.id]  # typed so far: a prefix
+    assert store.search("t") == []  # one letter is a word, not every word starting with it
     assert store.search("reminders milk")[0].conversation_id == other.id  # porter stems
     # Quotes, brackets and stars are not FTS5 syntax here (no error), and OR is a word.
     assert [h.message_id for h in store.search('"Seine")*')] == [reply.id]

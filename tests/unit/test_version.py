@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import app
+import pytest
 
 
 def test_the_app_reports_the_version_written_in_pyproject() -> None:
@@ -13,3 +14,12 @@ def test_the_app_reports_the_version_written_in_pyproject() -> None:
         (Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
     )
     assert app.__version__ == pyproject["project"]["version"]
+
+
+def test_hearth_version_prints_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.strip() == f"Hearth {app.__version__}"
