@@ -229,6 +229,15 @@ class MemoryConversationStore:
         ]
         return hits[:limit]
 
+    def truncate(self, conversation_id: str, from_message_id: int) -> list[int]:
+        gone = [
+            m.id
+            for m in self.stored
+            if m.conversation_id == conversation_id and m.id >= from_message_id
+        ]
+        self.stored = [m for m in self.stored if m.id not in gone]
+        return gone
+
     def set_pinned(self, conversation_id: str, pinned: bool) -> None:
         c = self.conversations[conversation_id]
         self.conversations[conversation_id] = dataclasses.replace(c, pinned=pinned)

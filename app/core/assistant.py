@@ -807,6 +807,17 @@ class Assistant:
         self.confirmations.drop(conversation_id)
         self._store.delete_conversation(conversation_id)
 
+    def truncate(self, conversation_id: str, from_message_id: int) -> list[int]:
+        """Take a conversation back to before ``from_message_id`` (quick; call
+        :meth:`forget_turns` with the ids next): a question left open there is dropped."""
+        self.confirmations.drop(conversation_id)
+        return self._store.truncate(conversation_id, from_message_id)
+
+    def forget_turns(self, conversation_id: str, message_ids: Sequence[int]) -> None:
+        """After a truncate: what memory kept of the turns removed (slow; off the GUI)."""
+        if self.memory is not None:
+            self.memory.forget_turns(conversation_id, message_ids)
+
     def forget_conversation(self, conversation_id: str) -> None:
         """After a delete: the images no other conversation shows, the turns kept in memory
         and the image search entries (slow; run it off the GUI thread)."""

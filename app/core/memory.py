@@ -181,6 +181,11 @@ def cited_key(memory_id: str) -> str:
     return f"cites:{memory_id}"
 
 
+def turn_record_id(conversation_id: str, message_id: int) -> str:
+    """The memory of a turn, named by its conversation and its reply's message."""
+    return f"turn-{conversation_id}-{message_id}"
+
+
 def forget_label(record: MemoryRecord) -> str:
     if record.kind == "turn":
         first = record.text.splitlines()[0] if record.text else ""
@@ -311,7 +316,7 @@ class Memory:
         if secrets:
             extra["secrets_left_out"] = secrets
         record = MemoryRecord(
-            f"turn-{conversation_id}-{message_id}",
+            turn_record_id(conversation_id, message_id),
             "turn",
             f"User: {words}",
             f"conversation:{conversation_id}",
@@ -325,6 +330,11 @@ class Memory:
 
     def forget_conversation(self, conversation_id: str) -> None:
         self.store.delete_where("turn", "conversation_id", conversation_id)
+
+    def forget_turns(self, conversation_id: str, message_ids: Sequence[int]) -> None:
+        """What was kept of these turns (their replies' ids), after they left the history."""
+        if message_ids:
+            self.store.delete("turn", [turn_record_id(conversation_id, m) for m in message_ids])
 
     def mentions(self, word: str) -> bool | None:
         """Whether a file, a fact or something the user said (not only asked) holds ``word``

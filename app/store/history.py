@@ -269,6 +269,16 @@ class SqliteConversationStore:
         with self._tx() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
+    def truncate(self, conversation_id: str, from_message_id: int) -> list[int]:
+        """Delete a conversation's messages from ``from_message_id`` on (a reply regenerated,
+        a message edited and sent again); the ids deleted, oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND id >= ? RETURNING id",
+                (conversation_id, from_message_id),
+            ).fetchall()
+        return sorted(int(r[0]) for r in rows)
+
     # -- messages -----------------------------------------------------------------------------
 
     def messages(self, conversation_id: str) -> list[StoredMessage]:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
     QDesktopServices,
+    QEnterEvent,
     QGuiApplication,
     QIcon,
     QPixmap,
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QFrame,
     QHBoxLayout,
@@ -29,7 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.rich_text import COPY_SCHEME, render_reply
+
 RENDER_INTERVAL_MS = 40
+COPIED_MS = 1500
+"""How long a Copy button says "Copied"."""
 """Streaming tokens are coalesced: the Markdown is re-rendered at most this often."""
 INDENT = 72
 """Space kept on the other side of a bubble, so the two voices are told apart."""
@@ -66,6 +74,10 @@ class MessageBubble(QFrame):
     """*Edit reply* from the context menu of an answer (the bubble)."""
     rate_requested = Signal(object, int)
     """*Good answer* (1), *Bad answer* (-1) or neither (0) from the context menu."""
+    regenerate_requested = Signal(object)
+    """*Regenerate* on the last reply."""
+    resend_requested = Signal(object)
+    """*Edit* on the user's last message (edit it in the message box and send it again)."""
 
     def __init__(self, role: str, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,13 +95,17 @@ class MessageBubble(QFrame):
             Qt.TextInteractionFlag.TextSelectableByMouse
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
             | Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
         )
         self.body.setOpenExternalLinks(False)
-        self.body.linkActivated.connect(_open_link)
+        self.body.linkActivated.connect(self._link)
+        self.body.setAccessibleName("Your message" if role == "user" else "Hearth's reply")
+        self.codes: list[str] = []
+        """The code blocks of the text as shown, each copied whole by its Copy link."""
         # The bubble's own menu (Copy, Remember this) also over the text, not only around it.
         self.body.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.body.setTextFormat(
-            Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.MarkdownText
+            Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.RichText
         )
         self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         layout.addWidget(self.body)
@@ -121,6 +137,31 @@ class MessageBubble(QFrame):
         self.footer.setObjectName("bubbleFooter")
         self.footer.hide()
         layout.addWidget(self.footer)
+        self.actions_bar = QWidget(self)
+        self.actions_bar.setObjectName("bubbleActions")
+        bar = QHBoxLayout(self.actions_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(4)
+        bar.addStretch(1)
+        self.copy_button = self._tool_button("Copy", "Copy this message", self.copy_text)
+        self.edit_button = self._tool_button(
+            "Edit",
+            "Edit your last message and send it again",
+            lambda: self.resend_requested.emit(self),
+        )
+        self.regenerate_button = self._tool_button(
+            "Regenerate", "Answer this again", lambda: self.regenerate_requested.emit(self)
+        )
+        for button in (self.copy_button, self.edit_button, self.regenerate_button):
+            bar.addWidget(button)
+        self.edit_button.hide()
+        self.regenerate_button.hide()
+        policy = self.actions_bar.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # no jump when it shows on hover
+        self.actions_bar.setSizePolicy(policy)
+        self.actions_bar.hide()
+        layout.addWidget(self.actions_bar)
+        self._hovered = False
         self._text = ""
         self.message_id: int | None = None
         """The stored message this bubble shows (None until the reply is saved)."""
@@ -136,7 +177,65 @@ class MessageBubble(QFrame):
 
     def set_text(self, text: str) -> None:
         self._text = text
-        self.body.setText(text if text else "…")
+        if self.role == "user" or not text:
+            self.codes = []
+            self.body.setText(text if text else "…")
+            return
+        app = QApplication.instance()
+        rendered = render_reply(text, str(app.property("hearthTheme") or "light") if app else "")
+        self.codes = rendered.codes
+        self.body.setText(rendered.html)
+
+    def _link(self, url: str) -> None:
+        if url.startswith(COPY_SCHEME):
+            index = int(url.removeprefix(COPY_SCHEME) or -1)
+            if 0 <= index < len(self.codes):
+                QGuiApplication.clipboard().setText(self.codes[index])
+                self._say_copied("Code copied")
+            return
+        _open_link(url)
+
+    def copy_text(self) -> None:
+        """The whole message as written (a reply's Markdown), or the selected part of it."""
+        QGuiApplication.clipboard().setText(self.body.selectedText() or self._text)
+        self._say_copied("Copied")
+
+    def _say_copied(self, text: str) -> None:
+        self.copy_button.setText(text)
+        QTimer.singleShot(COPIED_MS, lambda: _restore(self.copy_button, "Copy"))
+
+    def _tool_button(self, text: str, tip: str, slot: Callable[[], object]) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName("bubbleAction")
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAccessibleName(text)
+        button.setAccessibleDescription(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(lambda _checked=False: slot())
+        return button
+
+    def set_last(self, *, regenerate: bool, edit: bool) -> None:
+        """Offer Regenerate (the last reply) and Edit (the user's last message), or not."""
+        self.regenerate_button.setVisible(regenerate)
+        self.edit_button.setVisible(edit)
+
+    def show_actions(self, shown: bool) -> None:
+        self.actions_bar.setVisible(shown and bool(self._text.strip()))
+
+    def has_focus_inside(self) -> bool:
+        focus = QApplication.focusWidget()
+        return focus is not None and (focus is self or self.isAncestorOf(focus))
+
+    def enterEvent(self, event: QEnterEvent) -> None:  # noqa: N802 - Qt override
+        self._hovered = True
+        self.show_actions(True)
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        self._hovered = False
+        self.show_actions(self.has_focus_inside())
+        super().leaveEvent(event)
 
     def add_images(self, images: list[tuple[str, bytes | None]]) -> None:
         """Thumbnails of the attached images under the text; click one to see it whole.
@@ -350,9 +449,20 @@ class MessageBubble(QFrame):
         elif chosen is not None and chosen is bad:
             self.rate_requested.emit(self, 0 if self.rating == -1 else -1)
         elif chosen is copy:
-            QGuiApplication.clipboard().setText(self.body.selectedText() or self._text)
+            self.copy_text()
         elif chosen is remember:
             self.remember_requested.emit(self.body.selectedText() or self._text)
+
+
+def _bubble_of(widget: QWidget | None) -> MessageBubble | None:
+    while widget is not None and not isinstance(widget, MessageBubble):
+        widget = widget.parentWidget()
+    return widget
+
+
+def _restore(button: QToolButton, text: str) -> None:
+    with contextlib.suppress(RuntimeError):  # the message was closed meanwhile
+        button.setText(text)
 
 
 def choose_from_menu(menu: QMenu, pos: QPoint) -> QAction | None:
@@ -376,6 +486,10 @@ class ChatView(QScrollArea):
     """A bubble's *Edit reply* (the MessageBubble)."""
     rate_requested = Signal(object, int)
     """A bubble's rating: 1 good, -1 bad, 0 neither."""
+    regenerate_requested = Signal(object)
+    """Regenerate on the last reply (the MessageBubble)."""
+    resend_requested = Signal(object)
+    """Edit on the user's last message (the MessageBubble)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -407,6 +521,9 @@ class ChatView(QScrollArea):
         """A message shown from a search: kept in view while the layout settles."""
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_moved)
 
     # -- content ------------------------------------------------------------------------------
 
@@ -435,6 +552,8 @@ class ChatView(QScrollArea):
         bubble.remember_requested.connect(self.remember_requested.emit)
         bubble.edit_requested.connect(self.edit_requested.emit)
         bubble.rate_requested.connect(self.rate_requested.emit)
+        bubble.regenerate_requested.connect(self.regenerate_requested.emit)
+        bubble.resend_requested.connect(self.resend_requested.emit)
         if footer:
             bubble.set_footer(footer)
         if role == "user":
@@ -450,6 +569,24 @@ class ChatView(QScrollArea):
         self._follow = True
         self._reveal = None
         return bubble
+
+    def _focus_moved(self, old: QWidget | None, new: QWidget | None) -> None:
+        """A message's buttons show while the keyboard is in it, as they do under the mouse."""
+        for widget in (old, new):
+            bubble = _bubble_of(widget)
+            if bubble is not None and bubble.window() is self.window():
+                bubble.show_actions(bubble._hovered or bubble.has_focus_inside())
+
+    def set_last_actions(self, *, regenerate: bool, edit: bool) -> None:
+        """Regenerate on the last reply and Edit on the user's last message, when offered."""
+        bubbles = self.bubbles()
+        last_reply = next((b for b in reversed(bubbles) if b.role == "assistant"), None)
+        last_user = next((b for b in reversed(bubbles) if b.role == "user"), None)
+        for bubble in bubbles:
+            bubble.set_last(
+                regenerate=regenerate and bubble is last_reply,
+                edit=edit and bubble is last_user,
+            )
 
     # -- streaming reply ------------------------------------------------------------------------
 

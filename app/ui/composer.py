@@ -67,6 +67,8 @@ MIN_LINES, MAX_LINES = 2, 8
 class MessageInput(QPlainTextEdit):
     submitted = Signal()
     mime_offered = Signal(object)
+    edit_last = Signal()
+    """Up in an empty box: edit the last message sent (as in most chat apps)."""
     """Images or image files pasted or dropped into the text box (a QMimeData)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -98,6 +100,9 @@ class MessageInput(QPlainTextEdit):
         super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() == Qt.Key.Key_Up and not self.toPlainText() and not event.modifiers():
+            self.edit_last.emit()
+            return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             mods = event.modifiers()
             if mods & Qt.KeyboardModifier.ShiftModifier:

@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
+    QTextCursor,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import AssistantError
 from app.core.export import conversation_markdown, export_file_name, shown_text
 from app.core.images import stored_images
+from app.core.ports import StoredMessage
 from app.fsutil import atomic_write_text
 from app.ui import shortcuts
 from app.ui.about import AboutDialog
@@ -143,6 +145,11 @@ class MainWindow(QMainWindow):
         self.conversations.hit_chosen.connect(self.open_hit)
         self.conversations.pin_changed.connect(self._set_pinned)
         self.conversations.export_requested.connect(self.export_conversation)
+        self.chat.regenerate_requested.connect(lambda _bubble: self.regenerate())
+        self.chat.resend_requested.connect(lambda _bubble: self.edit_last_message())
+        self.composer.input.edit_last.connect(self.edit_last_message)
+        self._editing: int | None = None
+        """The user's last message being edited in the message box (sent again on Enter)."""
         self.composer.send_requested.connect(self.send)
         self.chat.citation_clicked.connect(self.memory.open_citation)
         self.chat.answered.connect(self.send)
@@ -303,6 +310,11 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "&Pin or unpin", self.conversations.pin_current)
         self._action(edit_menu, "&Export as Markdown…", self.export_conversation)
         self._action(edit_menu, "&Delete…", self.conversations.delete_current)
+        edit_menu.addSeparator()
+        self.regenerate_action = self._action(edit_menu, "Re&generate last reply", self.regenerate)
+        self.edit_last_action = self._action(
+            edit_menu, "&Edit last message", self.edit_last_message
+        )
         self.stop_action = self._action(edit_menu, "S&top reply", self.stop)
         if self.backend.memory_service is not None:
             memory_menu = self.menuBar().addMenu("&Memory")
@@ -399,6 +411,8 @@ class MainWindow(QMainWindow):
 
     def new_conversation(self) -> None:
         """Start an empty chat; it is saved once the first message is sent."""
+        if self._editing is not None:
+            self.cancel_edit()
         self.turns.leave()
         self.conversation_id = ""
         self.chat.clear()
@@ -450,6 +464,7 @@ class MainWindow(QMainWindow):
                 )
         self.backend.remember(last_conversation=conversation_id)
         self.refresh_conversations()
+        self._refresh_last_actions()
 
     def open_hit(self, conversation_id: str, message_id: int) -> None:
         """A search result: its conversation, scrolled to the message (-1: a title match)."""
@@ -626,12 +641,89 @@ class MainWindow(QMainWindow):
         return self.turns.busy
 
     def send(self, text: str) -> None:
+        if self._editing is not None and not self.busy:
+            from_id, self._editing = self._editing, None
+            self.composer.show_hint("")
+            if not self._truncate(from_id):
+                return
         images = self.tray.take()
+        self.chat.set_last_actions(regenerate=False, edit=False)
         if not self.turns.send(text, images):
             self.tray.put_back(images)
 
     def stop(self) -> None:
+        if self._editing is not None and not self.busy:
+            self.cancel_edit()
+            return
         self.turns.stop()
+
+    # -- regenerate and edit ---------------------------------------------------------------
+
+    def _last_turn(self) -> tuple[StoredMessage | None, StoredMessage | None]:
+        """The user's last message and the reply after it (either may be missing)."""
+        if not self.conversation_id:
+            return None, None
+        try:
+            messages = self.backend.store.messages(self.conversation_id)
+        except AssistantError as exc:
+            self.show_error(exc)
+            return None, None
+        user = next((m for m in reversed(messages) if m.role == "user"), None)
+        reply = messages[-1] if messages and messages[-1].role == "assistant" else None
+        if user is not None and reply is not None and reply.id < user.id:
+            reply = None
+        return user, reply
+
+    def _refresh_last_actions(self) -> None:
+        """Regenerate: the last reply came from the model (an action done by a command is not
+        done twice). Edit: the last message was typed words (images cannot be sent again yet)."""
+        user, reply = (None, None) if self.busy else self._last_turn()
+        plain = user is not None and not stored_images(user.meta)
+        regenerate = plain and reply is not None and not reply.meta.get("handled")
+        self.regenerate_action.setEnabled(regenerate)
+        self.edit_last_action.setEnabled(plain)
+        self.chat.set_last_actions(regenerate=regenerate, edit=plain)
+
+    def regenerate(self) -> None:
+        """Answer the last message again: its reply leaves the conversation (and memory)."""
+        user, reply = (None, None) if self.busy else self._last_turn()
+        if user is None or reply is None or reply.meta.get("handled") or stored_images(user.meta):
+            self._status("There is no reply to answer again here.")
+            return
+        if self._truncate(user.id):
+            self.send(user.content)
+
+    def edit_last_message(self) -> None:
+        """Put the last message back in the message box; Enter sends it again in its place,
+        Esc leaves it as it was."""
+        user, _reply = (None, None) if self.busy else self._last_turn()
+        if user is None or stored_images(user.meta):
+            return
+        self._editing = user.id
+        box = self.composer.input
+        box.setPlainText(user.content)
+        box.moveCursor(QTextCursor.MoveOperation.End)
+        box.setFocus()
+        self.composer.show_hint(
+            "Editing your last message: Enter sends it again in its place (its reply is "
+            "replaced), Esc leaves it as it was."
+        )
+
+    def cancel_edit(self) -> None:
+        self._editing = None
+        self.composer.input.clear()
+        self.composer.show_hint("")
+
+    def _truncate(self, from_message_id: int) -> bool:
+        try:
+            job = self.backend.truncate(self.conversation_id, from_message_id)
+        except AssistantError as exc:
+            self.show_error(exc)
+            return False
+        job.failed.connect(self.show_error)
+        current, self.conversation_id = self.conversation_id, ""
+        self.open_conversation(current)
+        return True
 
     def ensure_conversation(self) -> str:
         if not self.conversation_id:
@@ -657,6 +749,7 @@ class MainWindow(QMainWindow):
     def turn_over(self) -> None:
         self.busy_bar.hide()
         self.refresh_conversations()
+        self._refresh_last_actions()
 
     # -- status, errors, settings ------------------------------------------------------------------
 

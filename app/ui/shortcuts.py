@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 StandardKey = QKeySequence.StandardKey
+LAST_COMMON_KEY = Qt.Key.Key_Menu.value + 1
+"""Letters, digits, Esc, Delete, the arrows, F1-F35 and Menu; not media or application keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,9 @@ class Key:
 
     def sequences(self) -> list[QKeySequence]:
         found = list(QKeySequence.keyBindings(self.standard)) if self.standard is not None else []
+        # Keys of a keyboard's own (a "New" or "Save" key) are left to the platform: few
+        # keyboards have them, and the list would name keys the user cannot find.
+        found = [s for s in found if s.count() and s[0].key().value < LAST_COMMON_KEY]  # type: ignore[index]
         return found or [QKeySequence(k) for k in self.keys]
 
     def shown(self) -> str:
@@ -74,6 +79,8 @@ KEYS: dict[str, Key] = {
         Key("&Rename", MAIN, None, ("F2",)),
         Key("&Export as Markdown…", MAIN, StandardKey.SaveAs, ("Ctrl+Shift+S",)),
         Key("S&top reply", MAIN, None, ("Esc",)),
+        Key("Re&generate last reply", MAIN, None, ("Ctrl+R",)),
+        Key("&Edit last message", MAIN, None, ("Ctrl+Shift+E",)),
         Key("&Browse memory…", MAIN, None, ("Ctrl+M",)),
         Key("&Calendar…", MAIN, None, ("Ctrl+Shift+A",)),
         Key("&Timers and reminders…", MAIN, None, ("Ctrl+Shift+R",)),
@@ -86,6 +93,8 @@ KEYS: dict[str, Key] = {
         Key("Clear the search", SEARCH, None, ("Esc",), handled_by_widget=True),
         Key("Send", MESSAGE, None, ("Return",), handled_by_widget=True),
         Key("New line", MESSAGE, None, ("Shift+Return",), handled_by_widget=True),
+        Key("Edit your last message", MESSAGE, None, ("Up",), handled_by_widget=True),
+        Key("Leave the edit", MESSAGE, None, ("Esc",), handled_by_widget=True),
         Key("Close the window", CALENDAR, None, ("Esc",)),
         Key("Delete the selected entry", CALENDAR, StandardKey.Delete, ("Del",)),
         Key("Search memory", MEMORY, StandardKey.Find, ("Ctrl+F",)),

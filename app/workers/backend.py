@@ -392,6 +392,17 @@ class AssistantBackend(QObject):
 
         return self.image_runner.submit(work, "forget conversation")
 
+    def truncate(self, conversation_id: str, from_message_id: int) -> Job:
+        """Remove a conversation's messages from ``from_message_id`` on now, then (in the
+        background) what memory kept of them."""
+        gone = self.assistant.truncate(conversation_id, from_message_id)
+        assistant = self.assistant
+
+        def work(_emit: Emit, _cancel: CancelToken) -> None:
+            assistant.forget_turns(conversation_id, gone)
+
+        return self.image_runner.submit(work, "forget edited turns")
+
     def set_remember(self, conversation_id: str, remember: bool) -> Job:
         """Keep a conversation's turns in memory or not (off forgets what was kept of it)."""
         assistant = self.assistant
