@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import platformdirs
 
+from app.core.answer_style import LENGTHS, TONES, AnswerStyle, system_prompt_with
 from app.core.assistant import DEFAULT_SYSTEM_PROMPT, AssistantConfig
 from app.fsutil import atomic_write_text
 
@@ -132,7 +133,18 @@ class Settings:
     """Context window requested from the model; history beyond it is dropped, oldest first."""
     max_reply_tokens: int = 512
     temperature: float = 0.2
+    """How varied replies are: 0 the same words every time, 1 and more ever freer."""
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    answer_name: str = ""
+    """How Hearth should answer (Settings -> Chat): the name to call the user..."""
+    answer_tone: str = ""
+    """...a tone (see app.core.answer_style.TONES)..."""
+    answer_language: str = ""
+    """...a language ("" = the one the user writes in)..."""
+    answer_length: str = ""
+    """...a length (app.core.answer_style.LENGTHS)..."""
+    answer_instructions: str = ""
+    """...and anything else, in the user's words."""
     stt_model: str = DEFAULT_STT
     """Registry id of the speech-to-text model."""
     voice: str = DEFAULT_VOICE
@@ -184,9 +196,22 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def answer_style(self) -> AnswerStyle:
+        return AnswerStyle(
+            self.answer_name,
+            self.answer_tone,
+            self.answer_language,
+            self.answer_length,
+            self.answer_instructions,
+        )
+
+    def chat_system_prompt(self) -> str:
+        """The system prompt of every chat turn: Hearth's rules, then the user's style."""
+        return system_prompt_with(self.system_prompt, self.answer_style())
+
     def assistant_config(self) -> AssistantConfig:
         return AssistantConfig(
-            system_prompt=self.system_prompt,
+            system_prompt=self.chat_system_prompt(),
             max_reply_tokens=self.max_reply_tokens,
             temperature=self.temperature,
             use_memory=self.memory_enabled,
@@ -205,6 +230,8 @@ class Settings:
                 else self.system_prompt
             ),
             theme=theme,
+            answer_tone=self.answer_tone if self.answer_tone in TONES else "",
+            answer_length=self.answer_length if self.answer_length in LENGTHS else "",
             llm_threads=max(1, min(64, int(self.llm_threads))),
             context_tokens=max(512, min(32768, int(self.context_tokens))),
             max_reply_tokens=max(16, min(4096, int(self.max_reply_tokens))),

@@ -109,7 +109,9 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.conversations)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([240, 760])
+        # Room for about 26 characters of a title: wider when the desktop's text is larger.
+        side = max(240, self.fontMetrics().averageCharWidth() * 26)
+        splitter.setSizes([side, max(400, 1000 - side)])
         self.setCentralWidget(splitter)
 
         self.model_label = QLabel(backend.model_name, self)

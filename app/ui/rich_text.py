@@ -67,5 +67,5 @@ def _code_html(code: str, language: str, index: int, theme: str) -> str:
         f'style="background-color:{BOX[theme]}; margin-top:4px; margin-bottom:4px;">'
         f'<tr><td><span style="color:{MUTED[theme]};">{label}</span>'
         f'&nbsp;&nbsp;<a href="{COPY_SCHEME}{index}">Copy code</a></td></tr>'
-        f'<tr><td><pre style="margin:0;">{body}</pre></td></tr></table>\n'
+        f'<tr><td><pre style="margin:0; white-space:pre-wrap;">{body}</pre></td></tr></table>\n'
     )

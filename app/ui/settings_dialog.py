@@ -1,4 +1,5 @@
-"""Settings: model (switches without restart), theme, performance, and where data lives."""
+"""Settings in sections (General, Chat, Voice, Images, Memory, Privacy): every change applies
+when the dialog is accepted, except those marked "Applies after Hearth restarts"."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QDesktopServices,
     QKeySequence,
@@ -21,47 +22,113 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QKeySequenceEdit,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from app.core.answer_style import LANGUAGES
 from app.core.errors import AssistantError
 from app.settings import QUALITY_MODEL, SERVER_MODEL, STT_CHOICES, THEMES, Settings
 from app.workers.backend import ImageModelInfo, ModelChoice
 from app.workers.global_keys import unavailable_reason
 from app.workers.voice import VoiceController
 
+AFTER_RESTART = "Applies after Hearth restarts."
+TONE_LABELS = {
+    "": "As Hearth sees fit",
+    "friendly": "Friendly",
+    "neutral": "Neutral",
+    "formal": "Formal",
+    "playful": "Playful",
+}
+LENGTH_LABELS = {"": "As needed", "short": "Short", "medium": "Medium", "detailed": "Detailed"}
+PLAIN_NAMES = {
+    "qwen2.5-coder-0.5b-instruct": "Everyday",
+    "smollm2-135m-instruct": "Quickest",
+    "qwen2.5-coder-1.5b-instruct": "Best answers",
+    SERVER_MODEL: "On my network",
+}
+"""What a person calls each chat model; its technical name is shown under it."""
+
+
+def plain_name(choice: ModelChoice) -> str:
+    return PLAIN_NAMES.get(choice.id, choice.title)
+
+
+def privacy_text(settings: Settings) -> str:
+    lines = [
+        "Hearth runs entirely on this computer: the models, your conversations, your memory "
+        "and your files never leave it, and no statistics are sent anywhere.",
+    ]
+    if settings.model == SERVER_MODEL and settings.model_server_url:
+        lines.append(f"Your conversations go to {settings.model_server_url} to be answered.")
+    if settings.memory_server:
+        lines.append(f"Your memory is kept on {settings.memory_server}.")
+    if len(lines) == 1:
+        lines.append("Hearth opens no network connection at all.")
+    lines.append(
+        "To forget something: Memory -> Browse memory. To delete a conversation: select it "
+        "and press Delete."
+    )
+    return "\n\n".join(lines)
+
 
 def describe_model(choice: ModelChoice) -> str:
-    """What a chat model is good at, then its measured speed (models/manifest.toml)."""
-    if choice.generation_tps <= 0 or choice.prompt_tps <= 0:
-        return choice.notes
-    speed = (
-        f"On 2 cores: answers at about {choice.generation_tps:.0f} tokens/s, reads "
-        f"documents at about {choice.prompt_tps:.0f} tokens/s."
-    )
-    return f"{choice.notes}\n{speed}" if choice.notes else speed
+    """What a chat model is good at, its measured speed, then its technical name
+    (models/manifest.toml)."""
+    lines = [choice.notes] if choice.notes else []
+    if choice.generation_tps > 0 and choice.prompt_tps > 0:
+        lines.append(
+            f"On 2 cores: answers at about {choice.generation_tps:.0f} tokens/s, reads "
+            f"documents at about {choice.prompt_tps:.0f} tokens/s."
+        )
+    if plain_name(choice) != choice.title:
+        lines.append(choice.title)
+    return "\n".join(lines)
 
 
-def _reserve_height(label: QLabel, texts: Sequence[str]) -> None:
-    """Give ``label`` the height the tallest of ``texts`` needs at its width (measured by
-    the label itself, so the wrapping is exactly the one shown)."""
-    shown = label.text()
-    width = label.width()
-    needed = 0
-    for text in texts:
-        label.setText(text)
-        needed = max(needed, label.heightForWidth(width))
-    label.setText(shown)
-    if needed > 0 and label.minimumHeight() != needed:
-        label.setMinimumHeight(needed)
+class WrappedLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its width: a layout
+    inside a dialog does not always give a wrapped label its height-for-width (the image
+    model's text was cut to one line)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+        QTimer.singleShot(0, self._fit)  # again once the layout has settled its width
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setText(text)
+        if self.isVisible():  # before its first layout its width is no width it will have
+            self._fit()
+
+    def _fit(self) -> None:
+        # QLabel's height-for-width never goes below its minimum height: measure without it.
+        kept = self.minimumHeight()
+        self.setMinimumHeight(0)
+        needed = self.heightForWidth(self.width())
+        self.setMinimumHeight(needed if needed > 0 else kept)
 
 
 class SettingsDialog(QDialog):
@@ -81,12 +148,51 @@ class SettingsDialog(QDialog):
         self._voice = voice
         self._settings = settings
         layout = QVBoxLayout(self)
-        form = QFormLayout()
-        layout.addLayout(form)
+        body = QHBoxLayout()
+        layout.addLayout(body, 1)
+        self.sections = QListWidget(self)
+        self.sections.setObjectName("settingsSections")
+        self.sections.setAccessibleName("Settings sections")
+        self.sections.setAccessibleDescription("Choose a section; its settings show beside it.")
+        self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body.addWidget(self.sections)
+        self.pages = QStackedWidget(self)
+        body.addWidget(self.pages, 1)
+        self.sections.currentRowChanged.connect(self.pages.setCurrentIndex)
 
+        # General
+        form = self._page("General")
+        self.theme = QComboBox(self)
+        for theme in THEMES:
+            self.theme.addItem(theme.capitalize(), theme)
+        self.theme.setCurrentIndex(THEMES.index(settings.theme))
+        self._row(form, "Theme", self.theme)
+        self.start_at_login = QCheckBox("Start Hearth when I log in, in the background", self)
+        self.start_at_login.setChecked(settings.start_at_login)
+        self.start_at_login.setToolTip(
+            "Hearth waits in the tray so timers and reminders ring even if you never open it."
+        )
+        self._row(form, "Start", self.start_at_login)
+        folder_row = QHBoxLayout()
+        self.data_dir = WrappedLabel(data_dir, self)
+        self.data_dir.setObjectName("dataDir")
+        self.data_dir.setWordWrap(True)
+        self.data_dir.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data_dir.setAccessibleName("Data folder")
+        folder_row.addWidget(self.data_dir, 1)
+        open_button = QPushButton("Open", self)
+        open_button.setAccessibleName("Open the data folder")
+        open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(data_dir)))
+        folder_row.addWidget(open_button)
+        form.addRow("Data folder", folder_row)
+
+        # Chat
+        form = self._page("Chat")
         self.model = QComboBox(self)
         for choice in models:
-            label = choice.title if choice.available else f"{choice.title} (not installed)"
+            label = plain_name(choice)
+            if not choice.available:
+                label = f"{label} (not installed)"
             self.model.addItem(label, choice.id)
             index = self.model.count() - 1
             tip = describe_model(choice) if choice.available else choice.problem
@@ -96,112 +202,177 @@ class SettingsDialog(QDialog):
                 items.item(index).setEnabled(False)
             if choice.id == settings.model:
                 self.model.setCurrentIndex(index)
-        self.model_notes = QLabel(self)
-        self.model_notes.setWordWrap(True)
+        self.model_notes = WrappedLabel("", self)
+        self.model_notes.setObjectName("modelNotes")
         self.model.currentIndexChanged.connect(self._show_notes)
         self._models = {m.id: m for m in models}
         self._show_notes()
-        form.addRow("Chat model", self.model)
+        self._row(form, "Chat model", self.model)
         form.addRow("", self.model_notes)
         self._add_files_model(form, settings)
         self._add_server_section(form, settings)
-
-        self.theme = QComboBox(self)
-        for theme in THEMES:
-            self.theme.addItem(theme.capitalize(), theme)
-        self.theme.setCurrentIndex(THEMES.index(settings.theme))
-        form.addRow("Theme", self.theme)
-
+        self._add_answer_style(form, settings)
         self.threads = QSpinBox(self)
         self.threads.setRange(1, 64)
         self.threads.setValue(settings.llm_threads)
         self.threads.setToolTip("CPU threads the chat model may use.")
-        form.addRow("Model threads", self.threads)
-
+        self._row(form, "Model threads", self.threads)
         self.context = QSpinBox(self)
         self.context.setRange(512, 32768)
         self.context.setSingleStep(512)
         self.context.setValue(settings.context_tokens)
         self.context.setToolTip("Longer context remembers more of the conversation but is slower.")
-        form.addRow("Context window (tokens)", self.context)
-
+        self._row(form, "Context window (tokens)", self.context)
         self.reply_tokens = QSpinBox(self)
         self.reply_tokens.setRange(16, 4096)
         self.reply_tokens.setValue(settings.max_reply_tokens)
-        form.addRow("Longest reply (tokens)", self.reply_tokens)
+        self._row(form, "Longest reply (tokens)", self.reply_tokens)
 
+        # Voice
+        form = self._page("Voice")
+        if voice is not None:
+            self._add_voice_section(form, settings, voice)
+        else:
+            form.addRow(self._note("No microphone or speaker could be opened on this computer."))
+
+        # Images
+        form = self._page("Images")
         self._add_image_section(form, settings)
 
-        self.start_at_login = QCheckBox("Start Hearth when I log in, in the background", self)
-        self.start_at_login.setChecked(settings.start_at_login)
-        self.start_at_login.setToolTip(
-            "Hearth waits in the tray so timers and reminders ring even if you never open it."
-        )
-        form.addRow("Start", self.start_at_login)
-
+        # Memory
+        form = self._page("Memory")
         self.memory_enabled = QCheckBox("Recall what I told Hearth and my files in answers", self)
         self.memory_enabled.setChecked(settings.memory_enabled)
-        form.addRow("Memory", self.memory_enabled)
+        self._row(form, "Memory", self.memory_enabled)
         self.memory_server = QLineEdit(settings.memory_server, self)
         self.memory_server.setPlaceholderText("On this computer (default)")
         self.memory_server.setToolTip(
             "To share one memory in a household or team, the address of a Chroma server "
             "(chroma run), e.g. http://192.168.1.20:8000. Hearth connects to that address and "
-            "to nothing else. Takes effect after a restart."
+            "to nothing else."
         )
-        form.addRow("Memory server", self.memory_server)
+        self._row(form, "Memory server", self.memory_server)
+        form.addRow("", self._note(AFTER_RESTART))
 
-        if voice is not None:
-            self._add_voice_section(form, settings, voice)
+        # Privacy
+        form = self._page("Privacy")
+        form.addRow(self._note(privacy_text(settings)))
 
-        folder_row = QHBoxLayout()
-        self.data_dir = QLabel(data_dir, self)
-        self.data_dir.setObjectName("dataDir")
-        self.data_dir.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        folder_row.addWidget(self.data_dir, 1)
-        open_button = QPushButton("Open", self)
-        open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(data_dir)))
-        folder_row.addWidget(open_button)
-        form.addRow("Data folder", folder_row)
-
+        self.sections.setCurrentRow(0)
+        self.sections.setFixedWidth(
+            max(self.sections.sizeHintForColumn(0), 80) + 2 * self.sections.frameWidth() + 16
+        )
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        # As large as the sections need (large text needs more), within the screen.
+        wanted = self.sizeHint().expandedTo(QSize(720, 560))
+        screen = self.screen().availableGeometry().size() if self.screen() else wanted
+        self.resize(wanted.boundedTo(screen * 0.9))
+
+    def _page(self, title: str) -> QFormLayout:
+        """A section: its name in the list, its settings in a page that scrolls when the text
+        is large (nothing is cut off at 200%)."""
+        self.sections.addItem(title)
+        scroll = QScrollArea(self.pages)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setAccessibleName(f"{title} settings")
+        inner = QWidget(scroll)
+        form = QFormLayout(inner)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        scroll.setWidget(inner)
+        self.pages.addWidget(scroll)
+        return form
+
+    def _row(self, form: QFormLayout, label: str, field: QWidget) -> None:
+        """A labelled field; the label names the field for screen readers too."""
+        if not field.accessibleName():
+            field.setAccessibleName(label)
+        if field.toolTip() and not field.accessibleDescription():
+            field.setAccessibleDescription(field.toolTip())
+        form.addRow(label, field)
+
+    def _note(self, text: str) -> QLabel:
+        note = WrappedLabel(text, self)
+        note.setObjectName("settingsNote")
+        note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return note
+
+    def show_section(self, title: str) -> None:
+        for row in range(self.sections.count()):
+            if self.sections.item(row).text() == title:
+                self.sections.setCurrentRow(row)
+
+    # -- how Hearth should answer -------------------------------------------------------------
+
+    def _add_answer_style(self, form: QFormLayout, settings: Settings) -> None:
+        heading = QLabel("<b>How Hearth should answer</b>", self)
+        heading.setAccessibleName("How Hearth should answer")
+        form.addRow(heading)
+        self.answer_name = QLineEdit(settings.answer_name, self)
+        self.answer_name.setPlaceholderText("No name")
+        self.answer_name.setMaxLength(60)
+        self._row(form, "Call me", self.answer_name)
+        self.answer_tone = QComboBox(self)
+        for key, label in TONE_LABELS.items():
+            self.answer_tone.addItem(label, key)
+        self.answer_tone.setCurrentIndex(max(0, self.answer_tone.findData(settings.answer_tone)))
+        self._row(form, "Tone", self.answer_tone)
+        self.answer_language = QComboBox(self)
+        self.answer_language.setEditable(True)
+        for language in LANGUAGES:
+            self.answer_language.addItem(language or "The language I write in", language)
+        found = self.answer_language.findData(settings.answer_language)
+        if found >= 0:
+            self.answer_language.setCurrentIndex(found)
+        else:
+            self.answer_language.setEditText(settings.answer_language)
+        self._row(form, "Language", self.answer_language)
+        self.answer_length = QComboBox(self)
+        for key, label in LENGTH_LABELS.items():
+            self.answer_length.addItem(label, key)
+        self.answer_length.setCurrentIndex(
+            max(0, self.answer_length.findData(settings.answer_length))
+        )
+        self._row(form, "Length", self.answer_length)
+        self.answer_instructions = QPlainTextEdit(settings.answer_instructions, self)
+        self.answer_instructions.setPlaceholderText(
+            "Anything else, in your words: “use metric units”, “explain like I'm new to it”…"
+        )
+        self.answer_instructions.setTabChangesFocus(True)
+        self.answer_instructions.setMinimumHeight(64)
+        self.answer_instructions.setMaximumHeight(120)
+        self._row(form, "Also", self.answer_instructions)
+        self.temperature = QDoubleSpinBox(self)
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(1)
+        self.temperature.setValue(settings.temperature)
+        self.temperature.setToolTip(
+            "0: the same words for the same question every time. Higher: more varied replies "
+            "(above 1 they start to wander)."
+        )
+        self._row(form, "Variety", self.temperature)
 
     def _show_notes(self) -> None:
         choice = self._models.get(str(self.model.currentData()))
         self.model_notes.setText(describe_model(choice) if choice else "")
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._fit_labels()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._fit_labels()
-
-    def _fit_labels(self) -> None:
-        """Make the wrapped labels tall enough for their text at their current width.
-
-        Qt does not grow a top-level window for a word-wrapped label's height-for-width, so
-        the chat model's description and the image model's text were cut off at the
-        dialog's natural width. The description gets room for the longest one of any model,
-        so the dialog does not jump when another model is chosen."""
-        texts = [describe_model(m) for m in self._models.values()]
-        _reserve_height(self.model_notes, texts)
-        _reserve_height(self.image_model, [self.image_model.text()])
-
     def _add_files_model(self, form: QFormLayout, settings: Settings) -> None:
         """Whether typed questions about the user's files go to the larger model."""
         quality = self._models.get(QUALITY_MODEL)
-        title = quality.title if quality else "the larger model"
-        self.files_model = QCheckBox(f"Answer questions about my files with {title}", self)
+        title = f"“{plain_name(quality)}”" if quality else "the larger model"
+        self.files_model = QCheckBox(f"Use {title} for my files", self)
         self.files_model.setChecked(settings.files_model != "off")
         self.files_model.setEnabled(quality is not None and quality.available)
         self.files_model.setToolTip(
+            f"Typed questions about your files go to {quality.title if quality else 'it'}. "
             "On Hearth's evaluation set (76 questions about real manuals and papers) it "
             "answered 70% right against 57% for the default model; its first word comes after "
             "about 10 s instead of 6 s. Spoken questions stay with the chat model, which is "
@@ -260,9 +431,8 @@ class SettingsDialog(QDialog):
             settings.image_model_file,
             settings.image_model_config,
         )
-        self.image_model = QLabel(self)
+        self.image_model = WrappedLabel("", self)
         self.image_model.setObjectName("imageModel")
-        self.image_model.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.image_model, 1)
         self.add_image_button = QPushButton("Add image model…", self)
@@ -290,8 +460,6 @@ class SettingsDialog(QDialog):
                 "Add a CLIP checkpoint to also describe images and find them by description."
             )
         self.remove_image_button.setVisible(bool(architecture))
-        if self.isVisible():
-            self._fit_labels()
 
     def _choose_image_model(self) -> None:
         if self._add_image_model is None:
@@ -358,6 +526,7 @@ class SettingsDialog(QDialog):
             self.global_talk.setEnabled(False)
             self.global_talk.setToolTip(reason)
         form.addRow("", self.global_talk)
+        form.addRow("", self._note(AFTER_RESTART))
 
         self.speak_replies = QCheckBox("Speak replies to spoken questions", self)
         self.speak_replies.setChecked(not settings.mute)
@@ -401,6 +570,13 @@ class SettingsDialog(QDialog):
             self.test_button.setChecked(False)
         super().done(result)
 
+    def _chosen_language(self) -> str:
+        text = self.answer_language.currentText().strip()
+        index = self.answer_language.findText(text)
+        if index >= 0:
+            return str(self.answer_language.itemData(index) or "")
+        return text
+
     def result_settings(self) -> Settings:
         chosen = self._settings.replace(
             model=SERVER_MODEL if self.use_server.isChecked() else str(self.model.currentData()),
@@ -410,6 +586,12 @@ class SettingsDialog(QDialog):
                 else "off"
             ),
             theme=str(self.theme.currentData()),
+            answer_name=self.answer_name.text().strip(),
+            answer_tone=str(self.answer_tone.currentData() or ""),
+            answer_language=self._chosen_language(),
+            answer_length=str(self.answer_length.currentData() or ""),
+            answer_instructions=self.answer_instructions.toPlainText().strip(),
+            temperature=round(self.temperature.value(), 2),
             llm_threads=self.threads.value(),
             context_tokens=self.context.value(),
             max_reply_tokens=self.reply_tokens.value(),

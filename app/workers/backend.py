@@ -468,6 +468,8 @@ class AssistantBackend(QObject):
         )
         if any(getattr(old, f) != getattr(new, f) for f in reload_fields):
             self.switch_model(new.model)
+        elif old.chat_system_prompt() != new.chat_system_prompt():
+            self.warm_up()  # the new system prompt is read now, not at the next question
         if self._files_model_factory is not None and any(
             getattr(old, f) != getattr(new, f)
             for f in ("files_model", "model", "context_tokens", "llm_threads")

@@ -17,6 +17,7 @@ LOCAL = [ModelChoice("local-model", "Local model", "On this computer.", True)]
 def test_choosing_a_model_served_on_my_network(qtbot: QtBot) -> None:
     dialog = SettingsDialog(Settings(model="local-model"), LOCAL, "/tmp/data")
     qtbot.addWidget(dialog)
+    dialog.show_section("Chat")
     assert not dialog.use_server.isChecked()
     assert not dialog.server_box.isVisibleTo(dialog) and dialog.model.isEnabled()
     assert dialog.result_settings().model == "local-model"

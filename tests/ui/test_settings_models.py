@@ -9,7 +9,7 @@ import pytest
 from app.bootstrap import chat_model_choices
 from app.engines.models import ModelRegistry
 from app.settings import DEFAULT_MODEL, FAST_MODEL, Settings
-from app.ui.settings_dialog import SettingsDialog, describe_model
+from app.ui.settings_dialog import SettingsDialog, describe_model, plain_name
 from app.workers.backend import ModelChoice
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
@@ -43,6 +43,7 @@ def test_every_chat_model_is_offered_with_what_it_is_good_at_and_its_speed(
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
+    dialog.show_section("Chat")
     assert dialog.model.count() == 3
     assert dialog.model.currentData() == LARGE_MODEL
     items = dialog.model.model()
@@ -50,7 +51,7 @@ def test_every_chat_model_is_offered_with_what_it_is_good_at_and_its_speed(
     for row in range(dialog.model.count()):
         choice = by_id[dialog.model.itemData(row)]
         assert items.item(row).isEnabled()
-        assert dialog.model.itemText(row) == choice.title
+        assert dialog.model.itemText(row) == plain_name(choice)  # a plain name...
         tip = dialog.model.itemData(row, Qt.ItemDataRole.ToolTipRole)
         assert tip == describe_model(choice)
 
@@ -59,12 +60,15 @@ def test_every_chat_model_is_offered_with_what_it_is_good_at_and_its_speed(
         assert text.startswith(choice.notes)
         assert f"answers at about {choice.generation_tps:.0f} tokens/s" in text
         assert f"reads documents at about {choice.prompt_tps:.0f} tokens/s" in text
+        assert text.endswith(choice.title)  # ...with the technical one under it
         # Shown in full: the label is tall enough for its wrapped lines, the box wide enough
         # for the longest title (Qt does not grow a dialog for a wrapped label by itself).
         qtbot.wait(20)
         notes = dialog.model_notes
         assert notes.height() >= notes.heightForWidth(notes.width()), (notes.size(), text)
         assert dialog.model.width() >= dialog.model.sizeHint().width()
+    dialog.show_section("Images")
+    qtbot.wait(20)
     image = dialog.image_model
     assert image.height() >= image.heightForWidth(image.width())
     dialog.model.setCurrentIndex(dialog.model.findData(LARGE_MODEL))
@@ -82,8 +86,9 @@ def test_questions_about_my_files_go_to_the_larger_model_unless_turned_off(
     dialog = SettingsDialog(Settings().validated(), choices, "/tmp/data")
     qtbot.addWidget(dialog)
     assert dialog.files_model.isEnabled() and dialog.files_model.isChecked()
-    assert "Qwen 1.5B" in dialog.files_model.text()
+    assert "“Best answers”" in dialog.files_model.text()  # its plain name...
     tip = dialog.files_model.toolTip()
+    assert "Qwen 1.5B" in tip  # ...and the technical one
     assert "70% right against 57%" in tip and "Spoken" in tip
     assert dialog.result_settings().files_model == "auto"
     dialog.files_model.setChecked(False)
