@@ -44,34 +44,39 @@ def clipped(root):
     found = []
     screen = root.screen().availableGeometry()
     if root.width() > screen.width() or root.height() > screen.height():
-        found.append(f"the window is {root.width()}x{root.height()}, the screen {screen.width()}x{screen.height()}")
+        found.append(f"the window is {root.size()}, the screen {screen.size()}")
     for area in root.findChildren(QScrollArea):
         inner = area.widget()
         if not area.isVisible() or inner is None:
             continue
         name = area.accessibleName() or "a scroll area"
-        if inner.width() + 1 < inner.minimumSizeHint().width():
-            found.append(f"{name}: squeezed to {inner.width()} px, needs {inner.minimumSizeHint().width()}")
-        if inner.width() > area.viewport().width() + 1:  # scrolled sideways: cut off for the eye
-            found.append(f"{name}: {inner.width()} px wide in a view of {area.viewport().width()}")
+        need = inner.minimumSizeHint().width()
+        if inner.width() + 1 < need:
+            found.append(f"{name}: squeezed to {inner.width()} px, needs {need}")
+        view = area.viewport().width()
+        if inner.width() > view + 1:  # scrolled sideways: cut off for the eye
+            found.append(f"{name}: {inner.width()} px wide in a view of {view}")
     for w in [root, *root.findChildren(QWidget)]:
         if not w.isVisible() or w.width() <= 0:
             continue
         name = w.objectName() or type(w).__name__
         if isinstance(w, QLabel) and w.text().strip() and w.pixmap().isNull():
+            text = w.text()[:50]
             if w.wordWrap():
                 need = w.heightForWidth(w.width())
                 if need > w.height() + 1:
-                    found.append(f"{name} {w.text()[:50]!r}: needs {need} px high, has {w.height()}")
+                    found.append(f"{name} {text!r}: needs {need} px high, has {w.height()}")
             elif w.sizeHint().width() > w.width() + 1:
-                found.append(f"{name} {w.text()[:50]!r}: needs {w.sizeHint().width()} px wide, has {w.width()}")
+                need = w.sizeHint().width()
+                found.append(f"{name} {text!r}: needs {need} px wide, has {w.width()}")
         elif isinstance(w, (QPushButton, QCheckBox)) and w.text().strip():
             hint = w.sizeHint()
             if hint.width() > w.width() + 1 or hint.height() > w.height() + 1:
-                found.append(f"{name} {w.text()[:50]!r}: needs {hint.width()}x{hint.height()}, has {w.width()}x{w.height()}")
+                found.append(f"{name} {w.text()[:50]!r}: needs {hint}, has {w.size()}")
         elif isinstance(w, QComboBox) and w.currentText():
-            if w.minimumSizeHint().width() > w.width() + 1:
-                found.append(f"{name} {w.currentText()[:50]!r}: needs {w.minimumSizeHint().width()} px, has {w.width()}")
+            need = w.minimumSizeHint().width()
+            if need > w.width() + 1:
+                found.append(f"{name} {w.currentText()[:50]!r}: needs {need} px, has {w.width()}")
     return found
 
 
