@@ -215,6 +215,13 @@ class MessageBubble(QFrame):
         button.clicked.connect(lambda _checked=False: slot())
         return button
 
+    def focusables(self) -> list[QWidget]:
+        """What Tab stops at in this message, in order: its text, then its buttons."""
+        return [self.body, self.copy_button, self.edit_button, self.regenerate_button]
+
+    def last_focusable(self) -> QWidget:
+        return self.focusables()[-1]
+
     def set_last(self, *, regenerate: bool, edit: bool) -> None:
         """Offer Regenerate (the last reply) and Edit (the user's last message), or not."""
         self.regenerate_button.setVisible(regenerate)
@@ -568,7 +575,19 @@ class ChatView(QScrollArea):
         self._layout.insertWidget(self._layout.count() - 1, row)
         self._follow = True
         self._reveal = None
+        self._tab_after_the_last(bubble)
         return bubble
+
+    def _tab_after_the_last(self, bubble: MessageBubble) -> None:
+        """Tab goes through the messages in the order they are shown, right after the
+        conversation itself (a new bubble would otherwise come last, after the Send button)."""
+        previous: QWidget = self
+        for shown in self.bubbles():
+            if shown is not bubble:
+                previous = shown.last_focusable()
+        for widget in bubble.focusables():
+            QWidget.setTabOrder(previous, widget)
+            previous = widget
 
     def _focus_moved(self, old: QWidget | None, new: QWidget | None) -> None:
         """A message's buttons show while the keyboard is in it, as they do under the mouse."""

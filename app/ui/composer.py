@@ -167,6 +167,11 @@ class Composer(QWidget):
         self.attach_button.clicked.connect(self.pick_images)
         layout.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.input = MessageInput(self)
+        self.input.setAccessibleName("Message")
+        self.input.setAccessibleDescription(
+            "Your message to Hearth. Enter sends, Shift+Enter starts a new line, Up edits your "
+            "last message."
+        )
         self.input.mime_offered.connect(self.offer_mime)
         layout.addWidget(self.input, 1)
         self.setAcceptDrops(True)

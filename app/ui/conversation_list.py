@@ -108,6 +108,10 @@ class ConversationList(QWidget):
         layout.addWidget(self.pages, 1)
         self.list = QListWidget(self)
         self.list.setAccessibleName("Conversations")
+        self.list.setAccessibleDescription(
+            "Your conversations by date. Enter opens one, F2 renames it, Delete deletes it, "
+            "the menu key shows the rest."
+        )
         self.list.setEditTriggers(
             QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.DoubleClicked
@@ -126,6 +130,7 @@ class ConversationList(QWidget):
         self.results = QListWidget(self)
         self.results.setObjectName("searchResults")
         self.results.setAccessibleName("Search results")
+        self.results.setAccessibleDescription("Enter opens the conversation at that message.")
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.results.itemActivated.connect(self._hit_activated)

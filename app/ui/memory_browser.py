@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from app.core.documents import IndexProgress, IndexReport
 from app.core.durations import rough_duration
 from app.core.ports import ImageHit, MemoryHit, MemoryKind, MemoryRecord
-from app.ui import shortcuts
+from app.ui import a11y, shortcuts
 from app.workers.jobs import Job
 from app.workers.memory_service import MemoryService
 
@@ -120,19 +120,25 @@ class MemoryBrowser(QWidget):
         self.search.setPlaceholderText("Search your memory…")
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self.refresh)
+        a11y.describe(self.search, "Search memory", "Words or a question; Enter searches.")
         row.addWidget(self.search, 2)
         self.mode = QComboBox(tab)
         self.mode.addItems(["By meaning", "By words"])
         self.mode.currentIndexChanged.connect(self.refresh)
+        a11y.describe(
+            self.mode, "Search by", "By meaning finds related wording; by words, the exact words."
+        )
         row.addWidget(self.mode)
         self.kind = QComboBox(tab)
         self.kind.addItems([k for k in KINDS if k != IMAGES or self._find_images is not None])
         self.kind.currentIndexChanged.connect(self.refresh)
+        a11y.describe(self.kind, "Show", "Which memories to list: everything, facts, files…")
         row.addWidget(self.kind)
         self.source = QLineEdit(tab)
         self.source.setPlaceholderText("From (file or conversation)…")
         self.source.setClearButtonEnabled(True)
         self.source.textChanged.connect(self._show_records)
+        a11y.describe(self.source, "From", "Only memories from a file or conversation named so.")
         row.addWidget(self.source, 1)
         layout.addLayout(row)
 
@@ -153,6 +159,12 @@ class MemoryBrowser(QWidget):
         header.resizeSection(2, 240)
         self.table.setColumnHidden(MATCH, True)
         self.table.itemSelectionChanged.connect(self._selected)
+        a11y.describe(
+            self.table,
+            "Memories",
+            "What Hearth remembers; select one to read or edit it, Delete forgets it.",
+            tip=False,
+        )
         shortcuts.shortcut(self.table, "Forget the selected memories", self.delete_selected)
         detail = QWidget(splitter)
         detail_layout = QVBoxLayout(detail)
@@ -163,6 +175,7 @@ class MemoryBrowser(QWidget):
         self.editor = QPlainTextEdit(detail)
         self.editor.setPlaceholderText("Select a memory to see it whole and edit it.")
         detail_layout.addWidget(self.editor)
+        a11y.describe(self.editor, "Selected memory", "The selected memory whole; edit and save.")
         buttons = QHBoxLayout()
         self.save_button = QPushButton("Save changes", detail)
         self.save_button.clicked.connect(self.save_edit)
@@ -170,6 +183,11 @@ class MemoryBrowser(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.open_button = QPushButton("Open source", detail)
         self.open_button.clicked.connect(self._open_selected)
+        a11y.describe(self.save_button, "Save changes", "Keep the edited memory.")
+        a11y.describe(self.delete_button, "Delete", "Forget the selected memories.")
+        a11y.describe(
+            self.open_button, "Open source", "Open the file or conversation it came from."
+        )
         for b in (self.save_button, self.delete_button, self.open_button):
             b.setEnabled(False)
             buttons.addWidget(b)
@@ -190,6 +208,10 @@ class MemoryBrowser(QWidget):
         self.forget_button = QPushButton("Forget everything…", tab)
         # A lambda, so the button's "checked" argument does not reach the keyword-only flag.
         self.forget_button.clicked.connect(lambda: self.forget_everything())  # noqa: PLW0108
+        a11y.describe(add, "Add a fact", "Tell Hearth something to remember, in your words.")
+        a11y.describe(export, "Export", "Save all memories to a file you choose.")
+        a11y.describe(import_button, "Import", "Add memories from a file exported earlier.")
+        a11y.describe(self.forget_button, "Forget everything", "Forget every memory (asks first).")
         for b in (add, export, import_button):
             bottom.addWidget(b)
         bottom.addStretch(1)
@@ -461,6 +483,9 @@ class MemoryBrowser(QWidget):
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.folder_list = QListWidget(tab)
+        a11y.describe(
+            self.folder_list, "Folders", "Folders whose files Hearth reads and keeps up to date."
+        )
         layout.addWidget(self.folder_list, 1)
         row = QHBoxLayout()
         add = QPushButton("Add folder…", tab)
@@ -479,6 +504,11 @@ class MemoryBrowser(QWidget):
         self.cancel_index_button = QPushButton("Stop", tab)
         self.cancel_index_button.setEnabled(False)
         self.cancel_index_button.clicked.connect(self.service.cancel_indexing)
+        a11y.describe(add, "Add folder", "Choose a folder whose files Hearth should read.")
+        a11y.describe(self.remove_folder_button, "Remove", "Stop reading the selected folder.")
+        a11y.describe(self.index_button, "Index now", "Read the folders' new and changed files.")
+        a11y.describe(self.cancel_index_button, "Stop", "Stop reading files (resumes later).")
+        a11y.describe(self.retry_button, "Retry skipped files", self.retry_button.toolTip())
         for b in (
             add,
             self.remove_folder_button,
@@ -497,6 +527,7 @@ class MemoryBrowser(QWidget):
         layout.addWidget(self.index_label)
         self.skipped = QPlainTextEdit(tab)
         self.skipped.setReadOnly(True)
+        a11y.describe(self.skipped, "Skipped files", "The files that could not be read, and why.")
         self.skipped.setMaximumHeight(120)
         self.skipped.hide()
         layout.addWidget(self.skipped)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from app.core.answer_style import LANGUAGES
 from app.core.errors import AssistantError
 from app.settings import QUALITY_MODEL, SERVER_MODEL, STT_CHOICES, THEMES, Settings
+from app.ui import a11y
 from app.workers.backend import ImageModelInfo, ModelChoice
 from app.workers.global_keys import unavailable_reason
 from app.workers.voice import VoiceController
@@ -166,7 +167,7 @@ class SettingsDialog(QDialog):
         for theme in THEMES:
             self.theme.addItem(theme.capitalize(), theme)
         self.theme.setCurrentIndex(THEMES.index(settings.theme))
-        self._row(form, "Theme", self.theme)
+        self._row(form, "Theme", self.theme, "Light, dark, or as the desktop is set.")
         self.start_at_login = QCheckBox("Start Hearth when I log in, in the background", self)
         self.start_at_login.setChecked(settings.start_at_login)
         self.start_at_login.setToolTip(
@@ -181,7 +182,11 @@ class SettingsDialog(QDialog):
         self.data_dir.setAccessibleName("Data folder")
         folder_row.addWidget(self.data_dir, 1)
         open_button = QPushButton("Open", self)
-        open_button.setAccessibleName("Open the data folder")
+        a11y.describe(
+            open_button,
+            "Open the data folder",
+            "Show the folder with your conversations, settings and memory.",
+        )
         open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(data_dir)))
         folder_row.addWidget(open_button)
         form.addRow("Data folder", folder_row)
@@ -207,7 +212,7 @@ class SettingsDialog(QDialog):
         self.model.currentIndexChanged.connect(self._show_notes)
         self._models = {m.id: m for m in models}
         self._show_notes()
-        self._row(form, "Chat model", self.model)
+        self._row(form, "Chat model", self.model, "The model that answers in the chat.")
         form.addRow("", self.model_notes)
         self._add_files_model(form, settings)
         self._add_server_section(form, settings)
@@ -226,7 +231,7 @@ class SettingsDialog(QDialog):
         self.reply_tokens = QSpinBox(self)
         self.reply_tokens.setRange(16, 4096)
         self.reply_tokens.setValue(settings.max_reply_tokens)
-        self._row(form, "Longest reply (tokens)", self.reply_tokens)
+        self._row(form, "Longest reply (tokens)", self.reply_tokens, "The most one reply may say.")
 
         # Voice
         form = self._page("Voice")
@@ -243,7 +248,12 @@ class SettingsDialog(QDialog):
         form = self._page("Memory")
         self.memory_enabled = QCheckBox("Recall what I told Hearth and my files in answers", self)
         self.memory_enabled.setChecked(settings.memory_enabled)
-        self._row(form, "Memory", self.memory_enabled)
+        self._row(
+            form,
+            "Memory",
+            self.memory_enabled,
+            "Answers use what you told Hearth and your files; each turn is remembered.",
+        )
         self.memory_server = QLineEdit(settings.memory_server, self)
         self.memory_server.setPlaceholderText("On this computer (default)")
         self.memory_server.setToolTip(
@@ -267,6 +277,10 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        cancel = buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        a11y.describe(ok, "OK", "Save the settings and use them now.")
+        a11y.describe(cancel, "Cancel", "Close without changing anything.")
         layout.addWidget(buttons)
         # As large as the sections need (large text needs more), within the screen.
         wanted = self.sizeHint().expandedTo(QSize(720, 560))
@@ -290,12 +304,10 @@ class SettingsDialog(QDialog):
         self.pages.addWidget(scroll)
         return form
 
-    def _row(self, form: QFormLayout, label: str, field: QWidget) -> None:
-        """A labelled field; the label names the field for screen readers too."""
-        if not field.accessibleName():
-            field.setAccessibleName(label)
-        if field.toolTip() and not field.accessibleDescription():
-            field.setAccessibleDescription(field.toolTip())
+    def _row(self, form: QFormLayout, label: str, field: QWidget, description: str = "") -> None:
+        """A labelled field; the label names it for screen readers, the description (or its
+        tooltip) says what it does."""
+        a11y.describe(field, label, description or field.toolTip())
         form.addRow(label, field)
 
     def _note(self, text: str) -> QLabel:
@@ -318,12 +330,12 @@ class SettingsDialog(QDialog):
         self.answer_name = QLineEdit(settings.answer_name, self)
         self.answer_name.setPlaceholderText("No name")
         self.answer_name.setMaxLength(60)
-        self._row(form, "Call me", self.answer_name)
+        self._row(form, "Call me", self.answer_name, "The name Hearth calls you by.")
         self.answer_tone = QComboBox(self)
         for key, label in TONE_LABELS.items():
             self.answer_tone.addItem(label, key)
         self.answer_tone.setCurrentIndex(max(0, self.answer_tone.findData(settings.answer_tone)))
-        self._row(form, "Tone", self.answer_tone)
+        self._row(form, "Tone", self.answer_tone, "The tone of Hearth's answers.")
         self.answer_language = QComboBox(self)
         self.answer_language.setEditable(True)
         for language in LANGUAGES:
@@ -333,14 +345,14 @@ class SettingsDialog(QDialog):
             self.answer_language.setCurrentIndex(found)
         else:
             self.answer_language.setEditText(settings.answer_language)
-        self._row(form, "Language", self.answer_language)
+        self._row(form, "Language", self.answer_language, "The language Hearth answers in.")
         self.answer_length = QComboBox(self)
         for key, label in LENGTH_LABELS.items():
             self.answer_length.addItem(label, key)
         self.answer_length.setCurrentIndex(
             max(0, self.answer_length.findData(settings.answer_length))
         )
-        self._row(form, "Length", self.answer_length)
+        self._row(form, "Length", self.answer_length, "How long Hearth's answers are.")
         self.answer_instructions = QPlainTextEdit(settings.answer_instructions, self)
         self.answer_instructions.setPlaceholderText(
             "Anything else, in your words: “use metric units”, “explain like I'm new to it”…"
@@ -348,7 +360,12 @@ class SettingsDialog(QDialog):
         self.answer_instructions.setTabChangesFocus(True)
         self.answer_instructions.setMinimumHeight(64)
         self.answer_instructions.setMaximumHeight(120)
-        self._row(form, "Also", self.answer_instructions)
+        self._row(
+            form,
+            "Also",
+            self.answer_instructions,
+            "Anything else about how to answer, in your words.",
+        )
         self.temperature = QDoubleSpinBox(self)
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.1)
@@ -439,6 +456,14 @@ class SettingsDialog(QDialog):
         self.add_image_button.setEnabled(self._add_image_model is not None)
         self.add_image_button.clicked.connect(self._choose_image_model)
         self.remove_image_button = QPushButton("Remove", self)
+        a11y.describe(
+            self.add_image_button,
+            "Add image model",
+            "Choose a CLIP checkpoint so images can be described and found by description.",
+        )
+        a11y.describe(
+            self.remove_image_button, "Remove image model", "Go back to reading text only."
+        )
         self.remove_image_button.clicked.connect(self._remove_image_model)
         column = QVBoxLayout()
         column.addWidget(self.add_image_button)

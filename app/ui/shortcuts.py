@@ -145,6 +145,7 @@ class ShortcutsDialog(QDialog):
         rows.sort(key=lambda r: order.index(r[0]))
         self.table = QTableWidget(len(rows), 3, self)
         self.table.setAccessibleName("Shortcuts")
+        self.table.setAccessibleDescription("Where each shortcut works, what it does, its keys.")
         self.table.setHorizontalHeaderLabels(["Where", "What", "Keys"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -162,6 +163,8 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(self.table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setAccessibleDescription("Close the list of shortcuts.")
         layout.addWidget(buttons)
         self.resize(560, 620)
 

@@ -20,6 +20,7 @@ from app.core.events import AssistantEvent, EventType
 from app.core.images import PreparedImage
 from app.core.summary import describe_progress
 from app.core.voice import describe_breakdown, voice_breakdown
+from app.ui import a11y
 from app.ui.chat_view import ChatView, MessageBubble
 from app.ui.composer import Composer
 from app.ui.notifications import NotificationArea
@@ -333,9 +334,15 @@ class TurnPresenter(QObject):
             if spoken and not footer:
                 footer = spoken.split(" (")[0]
             kept = event.data.get("reply")
+            bubble = self._reply_bubble
             self.chat.finish_reply(
                 footer, drop_if_empty=True, text=kept if isinstance(kept, str) and kept else None
             )
+            if bubble.text.strip():
+                # Once, whole, when the screen reader is free: not a token at a time (the
+                # reply's text has a fixed accessible name, so its changes are not read out).
+                said = f"Hearth: {bubble.text}" + (f" ({footer})" if footer else "")
+                a11y.announce(bubble.body, said)
         self._reply_bubble = None
         heard_nothing = any(
             e.type is EventType.TRANSCRIPT and e.data.get("heard_nothing") for e in self._events
