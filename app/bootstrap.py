@@ -357,6 +357,7 @@ def chat_model_choices(registry: ModelRegistry) -> list[ModelChoice]:
                 problem,
                 generation_tps=spec.generation_tps,
                 prompt_tps=spec.prompt_tps,
+                size_bytes=spec.size,
             )
         )
     return out

@@ -95,9 +95,16 @@ def describe_model(choice: ModelChoice) -> str:
             f"On 2 cores: answers at about {choice.generation_tps:.0f} tokens/s, reads "
             f"documents at about {choice.prompt_tps:.0f} tokens/s."
         )
-    if plain_name(choice) != choice.title:
-        lines.append(choice.title)
+    technical = [choice.title] if plain_name(choice) != choice.title else []
+    if choice.size_bytes > 0:
+        technical.append(_size(choice.size_bytes))
+    if technical:
+        lines.append(", ".join(technical))
     return "\n".join(lines)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
 
 
 class WrappedLabel(QLabel):

@@ -63,6 +63,8 @@ class ModelChoice:
     """Measured speed of writing an answer, tokens/s (0: not measured)."""
     prompt_tps: float = 0.0
     """Measured speed of reading the prompt (question, history, passages), tokens/s."""
+    size_bytes: int = 0
+    """On disk (0: not known)."""
 
 
 @dataclass(frozen=True, slots=True)

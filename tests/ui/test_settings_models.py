@@ -60,7 +60,8 @@ def test_every_chat_model_is_offered_with_what_it_is_good_at_and_its_speed(
         assert text.startswith(choice.notes)
         assert f"answers at about {choice.generation_tps:.0f} tokens/s" in text
         assert f"reads documents at about {choice.prompt_tps:.0f} tokens/s" in text
-        assert text.endswith(choice.title)  # ...with the technical one under it
+        assert choice.title in text.splitlines()[-1]  # ...with the technical one under it
+        assert text.endswith(" MB") or text.endswith(" GB")  # and its size
         # Shown in full: the label is tall enough for its wrapped lines, the box wide enough
         # for the longest title (Qt does not grow a dialog for a wrapped label by itself).
         qtbot.wait(20)
