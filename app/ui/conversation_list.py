@@ -313,6 +313,8 @@ class ConversationList(QWidget):
     def show_results(self, hits: Sequence[SearchHit], query: str) -> None:
         """The hits of ``query``: title, where and when, and the words around the match; or a
         plain "No matches"."""
+        row = self.results.currentRow()
+        kept = self.hits()[row] if row >= 0 else None  # the same result stays chosen
         self.results.clear()
         if not hits:
             self.no_matches.setTextFormat(Qt.TextFormat.PlainText)
@@ -350,7 +352,8 @@ class ConversationList(QWidget):
             self.results.addItem(item)
             self.results.setItemWidget(item, label)
         self._fit_hits()
-        self.results.setCurrentRow(0)
+        shown = self.hits()
+        self.results.setCurrentRow(shown.index(kept) if kept in shown else 0)
 
     def _fit_hits(self) -> None:
         """Each result wraps to the list's width (again whenever the list is resized)."""

@@ -102,6 +102,7 @@ def test_down_arrow_walks_the_results_and_enter_opens_one(
     wanted = listed.hits()[1][0]
     qtbot.keyClick(listed.results, Qt.Key.Key_Return)
     assert window.conversation_id == wanted and wanted in (first, second)
+    assert listed.results.currentRow() == 1  # still there to go on from
 
 
 def test_the_list_is_grouped_by_date_with_the_date_on_hover_and_pins_on_top(
