@@ -422,8 +422,9 @@ class MainWindow(QMainWindow):
         self.conversations.list.setCurrentRow(-1)
         self.composer.input.setFocus()
 
-    def open_conversation(self, conversation_id: str) -> None:
-        if conversation_id == self.conversation_id and self.chat.bubbles():
+    def open_conversation(self, conversation_id: str, *, reload: bool = False) -> None:
+        """Show a conversation (``reload``: again, though it is the one shown)."""
+        if conversation_id == self.conversation_id and self.chat.bubbles() and not reload:
             return
         self.turns.leave()
         try:
@@ -676,20 +677,25 @@ class MainWindow(QMainWindow):
             reply = None
         return user, reply
 
-    def _refresh_last_actions(self) -> None:
-        """Regenerate: the last reply came from the model (an action done by a command is not
-        done twice). Edit: the last message was typed words (images cannot be sent again yet)."""
+    def _redo_offers(self) -> tuple[StoredMessage | None, bool]:
+        """The user's last message if it can be edited and sent again (typed words: images
+        cannot be sent again yet), and whether its reply can be answered again (it came from
+        the model: an action done by a command is not done twice)."""
         user, reply = (None, None) if self.busy else self._last_turn()
-        plain = user is not None and not stored_images(user.meta)
-        regenerate = plain and reply is not None and not reply.meta.get("handled")
+        if user is None or stored_images(user.meta):
+            return None, False
+        return user, reply is not None and not reply.meta.get("handled")
+
+    def _refresh_last_actions(self) -> None:
+        user, regenerate = self._redo_offers()
         self.regenerate_action.setEnabled(regenerate)
-        self.edit_last_action.setEnabled(plain)
-        self.chat.set_last_actions(regenerate=regenerate, edit=plain)
+        self.edit_last_action.setEnabled(user is not None)
+        self.chat.set_last_actions(regenerate=regenerate, edit=user is not None)
 
     def regenerate(self) -> None:
         """Answer the last message again: its reply leaves the conversation (and memory)."""
-        user, reply = (None, None) if self.busy else self._last_turn()
-        if user is None or reply is None or reply.meta.get("handled") or stored_images(user.meta):
+        user, regenerate = self._redo_offers()
+        if user is None or not regenerate:
             self._status("There is no reply to answer again here.")
             return
         if self._truncate(user.id):
@@ -698,8 +704,8 @@ class MainWindow(QMainWindow):
     def edit_last_message(self) -> None:
         """Put the last message back in the message box; Enter sends it again in its place,
         Esc leaves it as it was."""
-        user, _reply = (None, None) if self.busy else self._last_turn()
-        if user is None or stored_images(user.meta):
+        user, _regenerate = self._redo_offers()
+        if user is None:
             return
         self._editing = user.id
         box = self.composer.input
@@ -723,8 +729,7 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
             return False
         job.failed.connect(self.show_error)
-        current, self.conversation_id = self.conversation_id, ""
-        self.open_conversation(current)
+        self.open_conversation(self.conversation_id, reload=True)
         return True
 
     def ensure_conversation(self) -> str:
