@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui import a11y
 from app.ui.rich_text import COPY_SCHEME, render_reply
 
 RENDER_INTERVAL_MS = 40
@@ -202,15 +203,18 @@ class MessageBubble(QFrame):
 
     def _say_copied(self, text: str) -> None:
         self.copy_button.setText(text)
-        QTimer.singleShot(COPIED_MS, lambda: _restore(self.copy_button, "Copy"))
+        QTimer.singleShot(COPIED_MS, _if_still_shown(lambda: self.copy_button.setText("Copy")))
+
+    def set_found(self, found: bool) -> None:
+        """Outline this message (a search result shown), or not."""
+        self.setProperty("found", found)
+        self.style().polish(self)
 
     def _tool_button(self, text: str, tip: str, slot: Callable[[], object]) -> QToolButton:
         button = QToolButton(self)
         button.setObjectName("bubbleAction")
         button.setText(text)
-        button.setToolTip(tip)
-        button.setAccessibleName(text)
-        button.setAccessibleDescription(tip)
+        a11y.describe(button, text, tip)
         button.setAutoRaise(True)
         button.clicked.connect(lambda _checked=False: slot())
         return button
@@ -467,9 +471,14 @@ def _bubble_of(widget: QWidget | None) -> MessageBubble | None:
     return widget
 
 
-def _restore(button: QToolButton, text: str) -> None:
-    with contextlib.suppress(RuntimeError):  # the message was closed meanwhile
-        button.setText(text)
+def _if_still_shown(change: Callable[[], object]) -> Callable[[], None]:
+    """``change``, for a timer: nothing if its message was closed meanwhile."""
+
+    def run() -> None:
+        with contextlib.suppress(RuntimeError):  # the Qt object is gone
+            change()
+
+    return run
 
 
 def choose_from_menu(menu: QMenu, pos: QPoint) -> QAction | None:
@@ -692,9 +701,8 @@ class ChatView(QScrollArea):
         self._reveal = bubble
         self._reveal_now()
         QTimer.singleShot(0, self._reveal_now)  # again once the new bubbles are laid out
-        bubble.setProperty("found", True)
-        bubble.style().polish(bubble)
-        QTimer.singleShot(FOUND_MARK_MS, lambda: _unmark(bubble))
+        bubble.set_found(True)
+        QTimer.singleShot(FOUND_MARK_MS, _if_still_shown(lambda: bubble.set_found(False)))
         bubble.body.setFocus(Qt.FocusReason.OtherFocusReason)
         return bubble
 
@@ -702,11 +710,3 @@ class ChatView(QScrollArea):
         if self._reveal is not None:
             self._layout.activate()
             self.ensureWidgetVisible(self._reveal, 0, 24)
-
-
-def _unmark(bubble: MessageBubble) -> None:
-    try:
-        bubble.setProperty("found", False)
-        bubble.style().polish(bubble)
-    except RuntimeError:  # the conversation was closed meanwhile
-        pass

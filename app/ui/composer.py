@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui import a11y
+
 HintLasts = Literal["", "typing", "send"]
 """How long a hint stays: until replaced (''), until the user types or sends ('typing'), or
 until a message is sent ('send')."""
@@ -167,10 +169,12 @@ class Composer(QWidget):
         self.attach_button.clicked.connect(self.pick_images)
         layout.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.input = MessageInput(self)
-        self.input.setAccessibleName("Message")
-        self.input.setAccessibleDescription(
+        a11y.describe(
+            self.input,
+            "Message",
             "Your message to Hearth. Enter sends, Shift+Enter starts a new line, Up edits your "
-            "last message."
+            "last message.",
+            tip=False,
         )
         self.input.mime_offered.connect(self.offer_mime)
         layout.addWidget(self.input, 1)

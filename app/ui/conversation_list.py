@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.ports import Conversation, SearchHit
-from app.ui import shortcuts
+from app.ui import a11y, shortcuts
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 REMEMBER_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -90,10 +90,12 @@ class ConversationList(QWidget):
         layout.addWidget(self.new_button)
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search conversations (Ctrl+F)")
-        self.search.setAccessibleName("Search conversations")
-        self.search.setAccessibleDescription(
+        a11y.describe(
+            self.search,
+            "Search conversations",
             "Finds words in conversation titles and in every message. Down arrow goes to the "
-            "results; Enter opens the first one."
+            "results; Enter opens the first one.",
+            tip=False,
         )
         self.search.setClearButtonEnabled(True)
         self.search.installEventFilter(self)
@@ -107,10 +109,12 @@ class ConversationList(QWidget):
         self.pages = QStackedWidget(self)
         layout.addWidget(self.pages, 1)
         self.list = QListWidget(self)
-        self.list.setAccessibleName("Conversations")
-        self.list.setAccessibleDescription(
+        a11y.describe(
+            self.list,
+            "Conversations",
             "Your conversations by date. Enter opens one, F2 renames it, Delete deletes it, "
-            "the menu key shows the rest."
+            "the menu key shows the rest.",
+            tip=False,
         )
         self.list.setEditTriggers(
             QAbstractItemView.EditTrigger.EditKeyPressed
@@ -129,8 +133,12 @@ class ConversationList(QWidget):
 
         self.results = QListWidget(self)
         self.results.setObjectName("searchResults")
-        self.results.setAccessibleName("Search results")
-        self.results.setAccessibleDescription("Enter opens the conversation at that message.")
+        a11y.describe(
+            self.results,
+            "Search results",
+            "Enter opens the conversation at that message.",
+            tip=False,
+        )
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.results.itemActivated.connect(self._hit_activated)

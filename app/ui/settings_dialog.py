@@ -160,8 +160,12 @@ class SettingsDialog(QDialog):
         layout.addLayout(body, 1)
         self.sections = QListWidget(self)
         self.sections.setObjectName("settingsSections")
-        self.sections.setAccessibleName("Settings sections")
-        self.sections.setAccessibleDescription("Choose a section; its settings show beside it.")
+        a11y.describe(
+            self.sections,
+            "Settings sections",
+            "Choose a section; its settings show beside it.",
+            tip=False,
+        )
         self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body.addWidget(self.sections)
         self.pages = QStackedWidget(self)

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui import a11y
+
 StandardKey = QKeySequence.StandardKey
 LAST_COMMON_KEY = Qt.Key.Key_Menu.value + 1
 """Letters, digits, Esc, Delete, the arrows, F1-F35 and Menu; not media or application keys."""
@@ -144,8 +146,12 @@ class ShortcutsDialog(QDialog):
         order = [MAIN, LIST, SEARCH, MESSAGE, CALENDAR, MEMORY]
         rows.sort(key=lambda r: order.index(r[0]))
         self.table = QTableWidget(len(rows), 3, self)
-        self.table.setAccessibleName("Shortcuts")
-        self.table.setAccessibleDescription("Where each shortcut works, what it does, its keys.")
+        a11y.describe(
+            self.table,
+            "Shortcuts",
+            "Where each shortcut works, what it does, its keys.",
+            tip=False,
+        )
         self.table.setHorizontalHeaderLabels(["Where", "What", "Keys"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
