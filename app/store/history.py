@@ -24,8 +24,10 @@ from app.core.ports import Conversation, Role, SearchHit, StoredMessage
 SCHEMA_VERSION = 3
 # The words of every user message and reply, kept in step with `messages` by triggers inside
 # the same transactions, so a search never shows a message the history lost nor misses one it
-# kept. An edited reply is found by what the chat shows: its edited text. porter + unicode61
-# without diacritics: "reminders" finds "reminder", "cafe" finds "café".
+# kept. An edited reply is found by what the chat shows: its edited text. A meta that is not
+# JSON (which _message() tolerates) counts as no edit: it must fail neither a write nor the
+# migration of an old history. porter + unicode61 without diacritics: "reminders" finds
+# "reminder", "cafe" finds "café".
 SEARCH_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5(
     text, tokenize = 'porter unicode61 remove_diacritics 2'
@@ -33,13 +35,19 @@ CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5(
 CREATE TRIGGER IF NOT EXISTS message_search_add AFTER INSERT ON messages
 WHEN new.role != 'system' BEGIN
     INSERT INTO message_search (rowid, text)
-    VALUES (new.id, COALESCE(NULLIF(json_extract(new.meta, '$.edited'), ''), new.content));
+    VALUES (new.id, COALESCE(
+        NULLIF(CASE WHEN json_valid(new.meta) THEN json_extract(new.meta, '$.edited') END, ''),
+        new.content
+    ));
 END;
 CREATE TRIGGER IF NOT EXISTS message_search_change AFTER UPDATE OF content, meta ON messages
 WHEN new.role != 'system' BEGIN
     DELETE FROM message_search WHERE rowid = old.id;
     INSERT INTO message_search (rowid, text)
-    VALUES (new.id, COALESCE(NULLIF(json_extract(new.meta, '$.edited'), ''), new.content));
+    VALUES (new.id, COALESCE(
+        NULLIF(CASE WHEN json_valid(new.meta) THEN json_extract(new.meta, '$.edited') END, ''),
+        new.content
+    ));
 END;
 CREATE TRIGGER IF NOT EXISTS message_search_drop AFTER DELETE ON messages BEGIN
     DELETE FROM message_search WHERE rowid = old.id;
@@ -67,7 +75,10 @@ CREATE INDEX IF NOT EXISTS conversations_by_update ON conversations(updated_at D
 """
 FILL_SEARCH = """
 INSERT INTO message_search (rowid, text)
-SELECT id, COALESCE(NULLIF(json_extract(meta, '$.edited'), ''), content) FROM messages
+SELECT id, COALESCE(
+        NULLIF(CASE WHEN json_valid(meta) THEN json_extract(meta, '$.edited') END, ''),
+        content
+    ) FROM messages
 WHERE role != 'system';
 """
 MIGRATIONS = {

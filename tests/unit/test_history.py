@@ -166,10 +166,14 @@ def test_a_schema_2_history_gains_search_over_what_it_already_holds(tmp_path: Pa
         INSERT INTO conversations VALUES ('c1', 'Old chat', 1.0, 2.0, 1);
         INSERT INTO messages (conversation_id, role, content, created_at, meta)
             VALUES ('c1', 'assistant', 'Kyoto in autumn', 1.5, '{"edited": "Kyoto in spring"}');
+        INSERT INTO messages (conversation_id, role, content, created_at, meta)
+            VALUES ('c1', 'user', 'And Osaka?', 1.6, '{not json');
         PRAGMA user_version = 2;
         """
     )
     db.close()
     store = SqliteConversationStore(path)
     assert [h.snippet for h in store.search("kyoto")] == ["\x02Kyoto\x03 in spring"]
+    # A meta that is not JSON (read as none) neither stops the migration nor the search.
+    assert [h.snippet for h in store.search("osaka")] == ["And \x02Osaka\x03?"]
     assert not store.get_conversation("c1").pinned  # type: ignore[union-attr]
