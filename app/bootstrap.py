@@ -358,6 +358,7 @@ def chat_model_choices(registry: ModelRegistry) -> list[ModelChoice]:
                 generation_tps=spec.generation_tps,
                 prompt_tps=spec.prompt_tps,
                 size_bytes=spec.size,
+                name=spec.name,
             )
         )
     return out

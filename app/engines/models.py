@@ -101,6 +101,8 @@ class ModelSpec:
     """Measured tokens/s a chat model writes an answer at (0: not measured); see the manifest."""
     prompt_tps: float = 0.0
     """Measured tokens/s a chat model reads its prompt (question, history, passages) at."""
+    name: str = ""
+    """What a person calls it ("Everyday"); the title is the technical name ("" = the title)."""
 
     @property
     def size(self) -> int:
@@ -168,6 +170,7 @@ def load_manifest(path: Path | None = None) -> dict[str, ModelSpec]:
             alias=entry.get("alias", ""),
             generation_tps=float(entry.get("speed", {}).get("generation", 0.0)),
             prompt_tps=float(entry.get("speed", {}).get("prompt", 0.0)),
+            name=entry.get("name", ""),
         )
         models[spec.id] = spec
     return models

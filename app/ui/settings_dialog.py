@@ -55,17 +55,11 @@ TONE_LABELS = {
     "playful": "Playful",
 }
 LENGTH_LABELS = {"": "As needed", "short": "Short", "medium": "Medium", "detailed": "Detailed"}
-PLAIN_NAMES = {
-    "qwen2.5-coder-0.5b-instruct": "Everyday",
-    "smollm2-135m-instruct": "Quickest",
-    "qwen2.5-coder-1.5b-instruct": "Best answers",
-    SERVER_MODEL: "On my network",
-}
-"""What a person calls each chat model; its technical name is shown under it."""
 
 
 def plain_name(choice: ModelChoice) -> str:
-    return PLAIN_NAMES.get(choice.id, choice.title)
+    """What a person calls a chat model (models/manifest.toml), else its technical title."""
+    return choice.name or choice.title
 
 
 def privacy_text(settings: Settings) -> str:

@@ -65,6 +65,8 @@ class ModelChoice:
     """Measured speed of reading the prompt (question, history, passages), tokens/s."""
     size_bytes: int = 0
     """On disk (0: not known)."""
+    name: str = ""
+    """What a person calls it ("" = the title)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,11 +92,12 @@ settings = Settings(welcome_seen=True, answer_name="Ada")
 models = [
     ModelChoice("qwen2.5-coder-0.5b-instruct", "Qwen2.5-Coder 0.5B Instruct (Q4_K_M)",
                 "Default: correct, well-formed answers at a good pace.", True,
-                generation_tps=14.0, prompt_tps=160.0),
+                generation_tps=14.0, prompt_tps=160.0, name="Everyday"),
     ModelChoice("qwen2.5-coder-1.5b-instruct", "Qwen2.5-Coder 1.5B Instruct (Q4_K_M)",
                 "Better answers from your documents (70% right against 57% on Hearth's "
                 "evaluation set) and to harder questions; half as fast as the default, needs "
-                "1.9 GB of memory.", True, generation_tps=6.0, prompt_tps=60.0),
+                "1.9 GB of memory.", True, generation_tps=6.0, prompt_tps=60.0,
+                name="Best answers"),
 ]
 backend = AssistantBackend(Assistant(FakeLanguageModel("Fine."), store), store, settings,
     model_factory=lambda m, s: None, models=lambda: models, save_settings=lambda s: None,

@@ -82,7 +82,7 @@ def test_questions_about_my_files_go_to_the_larger_model_unless_turned_off(
 ) -> None:
     choices = [
         ModelChoice(DEFAULT_MODEL, "Qwen 0.5B", "Default.", True),
-        ModelChoice(LARGE_MODEL, "Qwen 1.5B", "Better from documents.", True),
+        ModelChoice(LARGE_MODEL, "Qwen 1.5B", "Better from documents.", True, name="Best answers"),
     ]
     dialog = SettingsDialog(Settings().validated(), choices, "/tmp/data")
     qtbot.addWidget(dialog)

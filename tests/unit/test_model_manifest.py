@@ -38,6 +38,7 @@ def test_every_chat_model_says_what_it_is_for_and_its_measured_speed() -> None:
     assert set(chat) == {"qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct", LARGE_MODEL}
     for spec in chat.values():
         assert spec.notes and spec.generation_tps > 0 and spec.prompt_tps > spec.generation_tps
+        assert spec.name and spec.name != spec.title  # a plain name, the title under it
     assert "documents" in chat[LARGE_MODEL].notes
     # The bigger the model, the slower, at reading and at writing.
     order = ["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct", LARGE_MODEL]
