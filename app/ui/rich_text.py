@@ -7,6 +7,7 @@ document or a web page.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
@@ -53,13 +55,23 @@ def render_reply(markdown: str, theme: str = "light") -> RenderedReply:
     return RenderedReply(md.render(markdown), codes)
 
 
-def _code_html(code: str, language: str, index: int, theme: str) -> str:
+@functools.lru_cache(maxsize=64)
+def _lexer(language: str) -> Lexer:
+    """One lexer per language, kept: a streaming reply is highlighted again every 40 ms,
+    and making a lexer and a formatter cost more than highlighting a short block."""
     try:
-        lexer = get_lexer_by_name(language) if language else TextLexer()
+        return get_lexer_by_name(language) if language else TextLexer()
     except ClassNotFound:
-        lexer = TextLexer()
-    formatter = HtmlFormatter(nowrap=True, noclasses=True, style=STYLES[theme])
-    body = highlight(code, lexer, formatter).removesuffix("\n")
+        return TextLexer()
+
+
+@functools.cache
+def _formatter(theme: str) -> HtmlFormatter[str]:
+    return HtmlFormatter(nowrap=True, noclasses=True, style=STYLES[theme])
+
+
+def _code_html(code: str, language: str, index: int, theme: str) -> str:
+    body = highlight(code, _lexer(language), _formatter(theme)).removesuffix("\n")
     label = html.escape(language or "code")
     # A one-cell-per-row table is the box QLabel's rich text can draw around a block.
     return (
