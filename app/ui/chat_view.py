@@ -535,6 +535,8 @@ class ChatView(QScrollArea):
         self._follow = True
         self._reveal: MessageBubble | None = None
         """A message shown from a search: kept in view while the layout settles."""
+        self._last_bubble: MessageBubble | None = None
+        """The message shown last: a new one comes after it in the Tab order."""
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         app = QApplication.instance()
@@ -590,13 +592,12 @@ class ChatView(QScrollArea):
     def _tab_after_the_last(self, bubble: MessageBubble) -> None:
         """Tab goes through the messages in the order they are shown, right after the
         conversation itself (a new bubble would otherwise come last, after the Send button)."""
-        previous: QWidget = self
-        for shown in self.bubbles():
-            if shown is not bubble:
-                previous = shown.last_focusable()
+        last = self._last_bubble
+        previous: QWidget = last.last_focusable() if last is not None else self
         for widget in bubble.focusables():
             QWidget.setTabOrder(previous, widget)
             previous = widget
+        self._last_bubble = bubble
 
     def _focus_moved(self, old: QWidget | None, new: QWidget | None) -> None:
         """A message's buttons show while the keyboard is in it, as they do under the mouse."""
@@ -677,6 +678,9 @@ class ChatView(QScrollArea):
         row.hide()
         row.setParent(None)
         row.deleteLater()
+        if bubble is self._last_bubble:
+            shown = self.bubbles()
+            self._last_bubble = shown[-1] if shown else None
 
     # -- scrolling --------------------------------------------------------------------------------
 
