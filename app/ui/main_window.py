@@ -9,7 +9,7 @@ MemoryActions`. Failures of background work arrive through the one default route
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QStandardPaths, Qt, Signal
@@ -467,7 +467,7 @@ class MainWindow(QMainWindow):
                 )
         self.backend.remember(last_conversation=conversation_id)
         self.refresh_conversations()
-        self._refresh_last_actions()
+        self._refresh_last_actions(messages)  # the messages just read, not read again
 
     def open_hit(self, conversation_id: str, message_id: int) -> None:
         """A search result: its conversation, scrolled to the message (-1: a title match)."""
@@ -662,32 +662,38 @@ class MainWindow(QMainWindow):
 
     # -- regenerate and edit ---------------------------------------------------------------
 
-    def _last_turn(self) -> tuple[StoredMessage | None, StoredMessage | None]:
-        """The user's last message and the reply after it (either may be missing)."""
+    def _last_turn(
+        self, messages: Sequence[StoredMessage] | None = None
+    ) -> tuple[StoredMessage | None, StoredMessage | None]:
+        """The user's last message and the reply after it (either may be missing), from the
+        open conversation's ``messages`` (read from the history when not given)."""
         if not self.conversation_id:
             return None, None
-        try:
-            messages = self.backend.store.messages(self.conversation_id)
-        except AssistantError as exc:
-            self.show_error(exc)
-            return None, None
+        if messages is None:
+            try:
+                messages = self.backend.store.messages(self.conversation_id)
+            except AssistantError as exc:
+                self.show_error(exc)
+                return None, None
         user = next((m for m in reversed(messages) if m.role == "user"), None)
         reply = messages[-1] if messages and messages[-1].role == "assistant" else None
         if user is not None and reply is not None and reply.id < user.id:
             reply = None
         return user, reply
 
-    def _redo_offers(self) -> tuple[StoredMessage | None, bool]:
+    def _redo_offers(
+        self, messages: Sequence[StoredMessage] | None = None
+    ) -> tuple[StoredMessage | None, bool]:
         """The user's last message if it can be edited and sent again (typed words: images
         cannot be sent again yet), and whether its reply can be answered again (it came from
         the model: an action done by a command is not done twice)."""
-        user, reply = (None, None) if self.busy else self._last_turn()
+        user, reply = (None, None) if self.busy else self._last_turn(messages)
         if user is None or stored_images(user.meta):
             return None, False
         return user, reply is not None and not reply.meta.get("handled")
 
-    def _refresh_last_actions(self) -> None:
-        user, regenerate = self._redo_offers()
+    def _refresh_last_actions(self, messages: Sequence[StoredMessage] | None = None) -> None:
+        user, regenerate = self._redo_offers(messages)
         self.regenerate_action.setEnabled(regenerate)
         self.edit_last_action.setEnabled(user is not None)
         self.chat.set_last_actions(regenerate=regenerate, edit=user is not None)
